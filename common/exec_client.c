@@ -1,0 +1,322 @@
+#include "exec_client.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "handshake.h"
+#include "procfs.h"
+#include "token.h"
+
+#define CONNECT_TIMEOUT_MS 5000
+
+struct ec_client {
+	rpc_client *rpc;
+	Executor__VersionReply *version;
+};
+
+extern char **environ;
+
+#define DEFINE_CALL(fn, Name, Req, Rep) \
+	Rpc__Status fn(ec_client *c, const Req *req, Rep **out, int64_t timeout_ms, rpc_error *err) \
+	{ \
+		return rpc_client_call(c->rpc, &executor__executor__descriptor, Name, \
+			(const ProtobufCMessage *)req, (ProtobufCMessage **)out, timeout_ms, err); \
+	}
+DEFINE_CALL(ec_version, "Version", Executor__VersionRequest, Executor__VersionReply)
+DEFINE_CALL(ec_launch, "Launch", Executor__LaunchRequest, Executor__LaunchReply)
+DEFINE_CALL(ec_wait, "Wait", Executor__WaitRequest, Executor__WaitReply)
+DEFINE_CALL(ec_signal, "Signal", Executor__SignalRequest, Executor__SignalReply)
+DEFINE_CALL(ec_shutdown, "Shutdown", Executor__ShutdownRequest, Executor__ShutdownReply)
+DEFINE_CALL(ec_update, "Update", Executor__UpdateRequest, Executor__UpdateReply)
+DEFINE_CALL(ec_stats, "Stats", Executor__StatsRequest, Executor__StatsReply)
+DEFINE_CALL(ec_inspect, "Inspect", Executor__InspectRequest, Executor__InspectReply)
+DEFINE_CALL(ec_exit, "Exit", Executor__ExitRequest, Executor__ExitReply)
+#undef DEFINE_CALL
+
+void ec_free(void *reply)
+{
+	if (reply != NULL)
+		protobuf_c_message_free_unpacked(reply, NULL);
+}
+
+const Executor__VersionReply *ec_version_info(const ec_client *c)
+{
+	return c->version;
+}
+
+void ec_close(ec_client *c)
+{
+	if (c == NULL)
+		return;
+	rpc_client_close(c->rpc);
+	ec_free(c->version);
+	free(c);
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Dials and checks Version; the executor must be the process the record
+ * names (same pid, same start time when the record has one). */
+static int connect_checked(const char *url, const char *token, int pid,
+	unsigned long long start_time, ec_client **out, char *err, size_t errlen)
+{
+	Executor__VersionRequest vreq = EXECUTOR__VERSION_REQUEST__INIT;
+	ec_client *c = calloc(1, sizeof(*c));
+	rpc_error rerr;
+
+	if (c == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (rpc_client_open(&c->rpc, url, token, &rerr) != 0) {
+		snprintf(err, errlen, "%s", rerr.message);
+		free(c);
+		return -1;
+	}
+	/* A reset connection is retried until the deadline: the executor may be
+	 * reopening its listener (see rpc_server_check_listener). */
+	int64_t deadline = mono_ms() + CONNECT_TIMEOUT_MS;
+	Rpc__Status st;
+	while ((st = ec_version(c, &vreq, &c->version, deadline - mono_ms(), &rerr)) ==
+		       RPC__STATUS__UNAVAILABLE && mono_ms() + 50 < deadline)
+		usleep(50000);
+	if (st != RPC__STATUS__OK) {
+		snprintf(err, errlen, "executor at %s did not answer Version: %s", url, rerr.message);
+		ec_close(c);
+		return -1;
+	}
+	if (pid > 0 && c->version->pid != pid) {
+		snprintf(err, errlen, "the executor at %s has pid %d, not %d as recorded", url,
+			c->version->pid, pid);
+		ec_close(c);
+		return -1;
+	}
+	if (start_time != 0 && c->version->start_time != start_time) {
+		snprintf(err, errlen, "the executor at %s started at tick %llu, not %llu as recorded", url,
+			(unsigned long long)c->version->start_time, start_time);
+		ec_close(c);
+		return -1;
+	}
+	*out = c;
+	return 0;
+}
+
+int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errlen)
+{
+	char url[PATH_MAX + 16];
+
+	if (record->addr_net == NULL || record->addr_name == NULL || strcmp(record->addr_net, "ipc") != 0) {
+		snprintf(err, errlen, "reattach record has no ipc address (AddrNet \"%s\")",
+			record->addr_net ? record->addr_net : "");
+		return -1;
+	}
+	/* Never trust a pid alone: it may have been reused since. */
+	if (record->pid_start_time != 0 && !proc_matches(record->pid, record->pid_start_time)) {
+		snprintf(err, errlen, "executor pid %d is gone (the pid is free or now belongs to another "
+			"process); not reattaching", record->pid);
+		return -1;
+	}
+	snprintf(url, sizeof(url), "ipc://%s", record->addr_name);
+	return connect_checked(url, record->token, record->pid, record->pid_start_time, out, err, errlen);
+}
+
+/* Reads the handshake line from fd within timeout_ms. */
+static int read_handshake(int fd, int64_t timeout_ms, char *line, size_t len)
+{
+	struct timespec start, now;
+	size_t used = 0;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (used + 1 < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left;
+		ssize_t n;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		n = read(fd, line + used, len - used - 1);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EPIPE;
+		used += (size_t)n;
+		line[used] = '\0';
+		if (memchr(line, '\n', used) != NULL)
+			return 0;
+	}
+	return -E2BIG;
+}
+
+/* Builds the executor's environment: ours plus the cookie. */
+static char **executor_env(void)
+{
+	size_t n = 0;
+	char **env;
+
+	while (environ[n] != NULL)
+		n++;
+	env = calloc(n + 2, sizeof(*env));
+	if (env == NULL)
+		return NULL;
+	for (size_t i = 0, j = 0; i < n; i++)
+		if (strncmp(environ[i], HS_EXECUTOR_COOKIE_KEY "=", strlen(HS_EXECUTOR_COOKIE_KEY) + 1) != 0)
+			env[j++] = environ[i];
+	for (size_t j = 0; ; j++)
+		if (env[j] == NULL) {
+			env[j] = HS_EXECUTOR_COOKIE_KEY "=" HS_EXECUTOR_COOKIE_VALUE;
+			break;
+		}
+	return env;
+}
+
+int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char *err, size_t errlen)
+{
+	char token[TOKEN_HEX_LEN + 2], logpath[PATH_MAX], idle[32], line[PATH_MAX + 64], url[PATH_MAX + 16];
+	char *argv[8];
+	int hs_pipe[2], tok_pipe[2], logfd, rc, status, argc = 0;
+	char **env;
+	hs_line hs;
+	pid_t mid;
+
+	memset(record, 0, sizeof(*record));
+	if ((rc = fs_mkdir_p(opts->task_dir, 0700)) != 0) {
+		snprintf(err, errlen, "cannot create task dir %s: %s", opts->task_dir, strerror(-rc));
+		return -1;
+	}
+	if ((rc = token_generate(token)) != 0) {
+		snprintf(err, errlen, "cannot make a token: %s", strerror(-rc));
+		return -1;
+	}
+	snprintf(logpath, sizeof(logpath), "%s/executor.log", opts->task_dir);
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0) {
+		snprintf(err, errlen, "cannot open %s: %s", logpath, strerror(errno));
+		return -1;
+	}
+	argv[argc++] = (char *)opts->executor_path;
+	argv[argc++] = "--task-dir";
+	argv[argc++] = (char *)opts->task_dir;
+	if (opts->idle_timeout_ms > 0) {
+		snprintf(idle, sizeof(idle), "%lld", (long long)opts->idle_timeout_ms);
+		argv[argc++] = "--idle-timeout-ms";
+		argv[argc++] = idle;
+	}
+	argv[argc] = NULL;
+	if ((env = executor_env()) == NULL) {
+		close(logfd);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (pipe2(hs_pipe, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		free(env);
+		close(logfd);
+		return -1;
+	}
+	if (pipe2(tok_pipe, O_CLOEXEC) < 0) {
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		close(hs_pipe[0]);
+		close(hs_pipe[1]);
+		free(env);
+		close(logfd);
+		return -1;
+	}
+
+	/* The token goes through a pipe, never argv or the environment. It is
+	 * written before the fork: it fits the pipe's buffer, and with our read
+	 * end still open no SIGPIPE can strike. */
+	size_t tlen = strlen(token);
+	token[tlen] = '\n';
+	rc = fs_write_full(tok_pipe[1], token, tlen + 1);
+	token[tlen] = '\0';
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot pass the token: %s", strerror(-rc));
+		close(hs_pipe[0]);
+		close(hs_pipe[1]);
+		close(tok_pipe[0]);
+		close(tok_pipe[1]);
+		free(env);
+		close(logfd);
+		return -1;
+	}
+
+	/* Double fork: the executor is reparented at once, so it is never our
+	 * zombie, and its own session keeps our signals away from it. Only
+	 * async-signal-safe calls below until exec. */
+	mid = fork();
+	if (mid == 0) {
+		pid_t ex;
+		setsid();
+		ex = fork();
+		if (ex == 0) {
+			if (dup2(tok_pipe[0], 0) < 0 || dup2(hs_pipe[1], 1) < 0 || dup2(logfd, 2) < 0)
+				_exit(127);
+			execve(opts->executor_path, argv, env);
+			static const char msg[] = "rkt-executor: cannot exec the executor binary\n";
+			(void)!write(2, msg, sizeof(msg) - 1);
+			_exit(127);
+		}
+		_exit(ex < 0 ? 1 : 0);
+	}
+	free(env);
+	close(logfd);
+	close(hs_pipe[1]);
+	close(tok_pipe[0]);
+	close(tok_pipe[1]);
+	if (mid < 0) {
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		close(hs_pipe[0]);
+		return -1;
+	}
+	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+		;
+	rc = read_handshake(hs_pipe[0], opts->handshake_timeout_ms > 0 ? opts->handshake_timeout_ms : 10000,
+			line, sizeof(line));
+	close(hs_pipe[0]);
+	if (rc != 0) {
+		snprintf(err, errlen, "executor %s gave no handshake (%s); see %s", opts->executor_path,
+			rc == -ETIMEDOUT ? "timed out" : rc == -EPIPE ? "it exited" : strerror(-rc), logpath);
+		return -1;
+	}
+	if (hs_parse(line, &hs, err, errlen) != 0 || hs_url(&hs, url, sizeof(url)) != 0)
+		return -1;
+	if (connect_checked(url, token, 0, 0, out, err, errlen) != 0)
+		return -1;
+	record->pid = (*out)->version->pid;
+	record->pid_start_time = (*out)->version->start_time;
+	record->protocol = (*out)->version->protocol;
+	record->addr_net = strdup(hs.network);
+	record->addr_name = strdup(hs.address);
+	record->token = strdup(token);
+	if (record->addr_net == NULL || record->addr_name == NULL || record->token == NULL) {
+		ra_config_free(record);
+		ec_close(*out);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}

@@ -1,0 +1,50 @@
+/* exec_client: starting, finding and calling an rkt-executor.
+ *
+ * ec_spawn starts a detached executor (double fork, its own session), reads
+ * its handshake line, passes it a fresh token through its stdin, and checks
+ * Version. ec_reattach reconnects from a reattach record, refusing a pid
+ * whose start time no longer matches. Each Executor method is a function. */
+#ifndef RKTD_EXEC_CLIENT_H
+#define RKTD_EXEC_CLIENT_H
+
+#include <stdint.h>
+
+#include "executor.pb-c.h"
+#include "reattach.h"
+#include "rpc.h"
+
+typedef struct ec_client ec_client;
+
+typedef struct ec_spawn_opts {
+	const char *executor_path;      /* the rkt-executor binary */
+	const char *task_dir;           /* socket, exit record and executor.log; made 0700 */
+	int64_t idle_timeout_ms;        /* after the exit record; 0: the executor's default */
+	int64_t handshake_timeout_ms;   /* 0: 10 s */
+} ec_spawn_opts;
+
+/* Returns 0, or -1 with one sentence in err. *record (free with
+ * ra_config_free) is what ec_reattach needs later. */
+int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char *err, size_t errlen);
+int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errlen);
+void ec_close(ec_client *c);
+
+/* The executor's Version reply as checked at connect time. */
+const Executor__VersionReply *ec_version_info(const ec_client *c);
+
+#define EC_CALL(fn, Req, Rep) \
+	Rpc__Status fn(ec_client *c, const Req *req, Rep **out, int64_t timeout_ms, rpc_error *err)
+EC_CALL(ec_version, Executor__VersionRequest, Executor__VersionReply);
+EC_CALL(ec_launch, Executor__LaunchRequest, Executor__LaunchReply);
+EC_CALL(ec_wait, Executor__WaitRequest, Executor__WaitReply);
+EC_CALL(ec_signal, Executor__SignalRequest, Executor__SignalReply);
+EC_CALL(ec_shutdown, Executor__ShutdownRequest, Executor__ShutdownReply);
+EC_CALL(ec_update, Executor__UpdateRequest, Executor__UpdateReply);
+EC_CALL(ec_stats, Executor__StatsRequest, Executor__StatsReply);
+EC_CALL(ec_inspect, Executor__InspectRequest, Executor__InspectReply);
+EC_CALL(ec_exit, Executor__ExitRequest, Executor__ExitReply);
+#undef EC_CALL
+
+/* Frees any reply returned by the calls above (NULL is fine). */
+void ec_free(void *reply);
+
+#endif

@@ -1,0 +1,25 @@
+/* fsutil: durable file writes and small file helpers. */
+#ifndef RKTD_FSUTIL_H
+#define RKTD_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Writes data to path atomically and durably: a temp file beside it, fsync,
+ * rename over path, fsync of the directory. Readers see the old content or
+ * the new, never a part. Returns 0 or -errno (ENOSPC on a full disk: the old
+ * file is left as it was). */
+int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode);
+
+/* Reads a whole file (at most max bytes) into a NUL-terminated malloc'd
+ * buffer. Returns 0 or -errno (-EFBIG when larger than max). */
+int fs_read_all(const char *path, size_t max, char **out, size_t *len);
+
+/* mkdir -p with mode for every directory it creates; an existing directory is
+ * left as it is. Returns 0 or -errno. */
+int fs_mkdir_p(const char *path, mode_t mode);
+
+/* Writes all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
+int fs_write_full(int fd, const void *buf, size_t len);
+
+#endif

@@ -1,0 +1,106 @@
+/* rpc: any protobuf-c service over nng req/rep (see DESIGN.md, "RPC").
+ *
+ * The server dispatches a Call envelope to a handler chosen by method name
+ * through the service's protobuf-c descriptor, so adding a method is a line
+ * in the .proto and one handler. It is asynchronous: each in-flight call
+ * holds its own nng context, and a handler may defer its reply (a long-poll
+ * Wait) without stopping the server from taking other calls. */
+#ifndef RKTD_RPC_H
+#define RKTD_RPC_H
+
+#include <protobuf-c/protobuf-c.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "rpc.pb-c.h"
+
+#define RPC_PROTOCOL 1                    /* APP-PROTOCOL of this release */
+#define RPC_RECV_MAX_DEFAULT (4u << 20)   /* bytes; larger messages are dropped */
+#define RPC_DEFERRED_MAX_DEFAULT 64       /* calls parked at once */
+
+/* ---- server ---- */
+
+typedef struct rpc_server rpc_server;
+typedef struct rpc_call rpc_call;
+
+/* A handler answers with rpc_reply or rpc_reply_error, exactly once: before
+ * it returns, or later from any thread after rpc_call_defer. req is valid only
+ * until the handler returns. */
+typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, void *arg);
+
+typedef struct rpc_server_config {
+	const ProtobufCServiceDescriptor *service;
+	const rpc_handler *handlers;  /* indexed like service->methods; NULL: UNIMPLEMENTED */
+	void *arg;                    /* passed to every handler */
+	const char *token;            /* every call must carry it; copied */
+	size_t recv_max;              /* 0: RPC_RECV_MAX_DEFAULT */
+	unsigned workers;             /* contexts taking calls; 0: 2 */
+	unsigned deferred_max;        /* 0: RPC_DEFERRED_MAX_DEFAULT */
+	int socket_mode;              /* ipc socket file mode; 0: 0600 */
+} rpc_server_config;
+
+typedef struct rpc_counters {
+	uint64_t calls;               /* envelopes received */
+	uint64_t errors;              /* replies with a status other than OK */
+	uint64_t rejected;            /* undecodable, unauthenticated, refused peers */
+	uint64_t deferred;            /* calls parked now */
+} rpc_counters;
+
+/* Listens on url (ipc:///path). On ipc, peers whose uid is neither ours nor
+ * root are refused. Returns 0 or an nng error code (nng_strerror). */
+int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *url);
+/* Stops taking calls; parked calls are dropped. */
+void rpc_server_close(rpc_server *s);
+void rpc_server_counters(rpc_server *s, rpc_counters *out);
+/* Checks that a new connection is served, and reopens the listener when it
+ * is not: nng 1.5's ipc listener stops accepting for good once a peer
+ * disconnects during the SP handshake (fixed upstream after 1.5.2), which a
+ * client killed at the wrong moment does. Blocks up to timeout_ms. Returns
+ * 0 when healthy, 1 when the listener was reopened, or an nng error. */
+int rpc_server_check_listener(rpc_server *s, int timeout_ms);
+/* Waits up to timeout_ms for replies being sent to leave and for callers to
+ * hang up, so a process can exit right after answering. Returns true when
+ * nothing was left. */
+bool rpc_server_drain(rpc_server *s, int timeout_ms);
+
+/* Parks the call so the handler can return without replying. Returns false
+ * when deferred_max calls are parked already: then reply at once. */
+bool rpc_call_defer(rpc_call *call);
+void rpc_reply(rpc_call *call, const ProtobufCMessage *resp);
+void rpc_reply_error(rpc_call *call, Rpc__Status status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+uint64_t rpc_call_request_id(const rpc_call *call);
+/* The method's index in the service descriptor. */
+unsigned rpc_call_method(const rpc_call *call);
+
+/* ---- client ---- */
+
+typedef struct rpc_client rpc_client;
+
+typedef struct rpc_error {
+	Rpc__Status status;
+	char message[512];
+} rpc_error;
+
+/* Dials url at once: a missing or refusing socket fails here with
+ * UNAVAILABLE. The token is copied. */
+int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_error *err);
+void rpc_client_close(rpc_client *c);
+
+/* Calls service method `method` with req and waits at most timeout_ms
+ * (<= 0: no limit) for the reply, unpacked into *resp (free with
+ * protobuf_c_message_free_unpacked). Safe from several threads at once.
+ * Returns the status (RPC__STATUS__OK = 0); err, when not NULL, receives it
+ * with one sentence. */
+Rpc__Status rpc_client_call(rpc_client *c, const ProtobufCServiceDescriptor *service,
+	const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	int64_t timeout_ms, rpc_error *err);
+
+/* Asks the server's built-in ping (the empty method name), which needs only
+ * the token. */
+Rpc__Status rpc_client_ping(rpc_client *c, int64_t timeout_ms, rpc_error *err);
+
+const char *rpc_status_name(Rpc__Status status);
+
+#endif

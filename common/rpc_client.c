@@ -1,0 +1,272 @@
+/* rpc_client: the calling side of rpc.h. One req0 socket per client; each
+ * call borrows a context (cached, so a steady caller allocates nothing). */
+#include "rpc.h"
+
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/time.h>
+#include <time.h>
+
+struct rpc_slot {
+	nng_ctx ctx;
+	nng_aio *aio;
+	struct rpc_slot *next;
+};
+
+struct rpc_client {
+	nng_socket sock;
+	char *token;
+	pthread_mutex_t mu;
+	struct rpc_slot *free_slots;
+	uint64_t next_id;
+};
+
+static const char *const status_names[] = {
+	"OK", "CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND",
+	"ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+	"ABORTED", "OUT_OF_RANGE", "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS",
+	"UNAUTHENTICATED",
+};
+
+const char *rpc_status_name(Rpc__Status status)
+{
+	if ((unsigned)status < sizeof(status_names) / sizeof(status_names[0]))
+		return status_names[status];
+	return "UNKNOWN";
+}
+
+static Rpc__Status fail(rpc_error *err, Rpc__Status status, const char *fmt, const char *a,
+	const char *b)
+{
+	if (err != NULL) {
+		err->status = status;
+		snprintf(err->message, sizeof(err->message), fmt, a, b);
+	}
+	return status;
+}
+
+int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_error *err)
+{
+	rpc_client *c = calloc(1, sizeof(*c));
+	int rv;
+
+	if (c == NULL || (c->token = strdup(token ? token : "")) == NULL) {
+		free(c);
+		return fail(err, RPC__STATUS__INTERNAL, "out of memory%s%s", "", "");
+	}
+	pthread_mutex_init(&c->mu, NULL);
+	/* request ids start at a random point so two clients of one executor
+	 * (a driver and its successor) do not reuse each other's ids */
+	if (getrandom(&c->next_id, sizeof(c->next_id), GRND_NONBLOCK) != sizeof(c->next_id))
+		c->next_id = (uint64_t)time(NULL) << 20;
+	if ((rv = nng_req0_open(&c->sock)) != 0) {
+		fail(err, RPC__STATUS__INTERNAL, "cannot open an nng socket: %s%s", nng_strerror(rv), "");
+		goto fail;
+	}
+	/* No resends: a lost reply must not run a mutating call twice. */
+	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_RECV_MAX_DEFAULT);
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		fail(err, RPC__STATUS__UNAVAILABLE, "cannot connect to %s: %s", url, nng_strerror(rv));
+		nng_close(c->sock);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	pthread_mutex_destroy(&c->mu);
+	free(c->token);
+	free(c);
+	return err ? (int)err->status : (int)RPC__STATUS__UNAVAILABLE;
+}
+
+void rpc_client_close(rpc_client *c)
+{
+	if (c == NULL)
+		return;
+	nng_close(c->sock);
+	while (c->free_slots != NULL) {
+		struct rpc_slot *s = c->free_slots;
+		c->free_slots = s->next;
+		nng_aio_free(s->aio);
+		free(s);
+	}
+	pthread_mutex_destroy(&c->mu);
+	free(c->token);
+	free(c);
+}
+
+static struct rpc_slot *slot_get(rpc_client *c)
+{
+	struct rpc_slot *s;
+
+	pthread_mutex_lock(&c->mu);
+	s = c->free_slots;
+	if (s != NULL)
+		c->free_slots = s->next;
+	pthread_mutex_unlock(&c->mu);
+	if (s != NULL)
+		return s;
+	s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return NULL;
+	if (nng_aio_alloc(&s->aio, NULL, NULL) != 0) {
+		free(s);
+		return NULL;
+	}
+	if (nng_ctx_open(&s->ctx, c->sock) != 0) {
+		nng_aio_free(s->aio);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+/* A slot whose call failed part-way is closed, not cached: its context may
+ * still expect an old reply. */
+static void slot_put(rpc_client *c, struct rpc_slot *s, bool clean)
+{
+	if (!clean) {
+		nng_ctx_close(s->ctx);
+		nng_aio_free(s->aio);
+		free(s);
+		return;
+	}
+	pthread_mutex_lock(&c->mu);
+	s->next = c->free_slots;
+	c->free_slots = s;
+	pthread_mutex_unlock(&c->mu);
+}
+
+static int64_t now_unix_ms(void)
+{
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
+}
+
+static Rpc__Status transport_error(rpc_error *err, int rv, const char *method, int64_t timeout_ms)
+{
+	char buf[64];
+
+	if (rv == NNG_ETIMEDOUT) {
+		snprintf(buf, sizeof(buf), "%lld ms", (long long)timeout_ms);
+		return fail(err, RPC__STATUS__DEADLINE_EXCEEDED, "no reply to %s within %s", method, buf);
+	}
+	return fail(err, RPC__STATUS__UNAVAILABLE, "%s call failed: %s", method, nng_strerror(rv));
+}
+
+/* Sends call and returns the reply envelope whose id matches it. */
+static Rpc__Status round_trip(rpc_client *c, Rpc__Call *call, const char *what, int64_t timeout_ms,
+	Rpc__Reply **out, rpc_error *err)
+{
+	struct rpc_slot *slot;
+	nng_msg *msg;
+	int rv;
+
+	*out = NULL;
+	pthread_mutex_lock(&c->mu);
+	call->request_id = ++c->next_id;
+	pthread_mutex_unlock(&c->mu);
+	call->protocol = RPC_PROTOCOL;
+	call->token = c->token;
+	if (timeout_ms > 0)
+		call->deadline_unix_ms = now_unix_ms() + timeout_ms;
+	if (nng_msg_alloc(&msg, rpc__call__get_packed_size(call)) != 0)
+		return fail(err, RPC__STATUS__INTERNAL, "out of memory sending %s%s", what, "");
+	rpc__call__pack(call, nng_msg_body(msg));
+	if ((slot = slot_get(c)) == NULL) {
+		nng_msg_free(msg);
+		return fail(err, RPC__STATUS__INTERNAL, "cannot open a context for %s%s", what, "");
+	}
+	nng_aio_set_timeout(slot->aio, timeout_ms > 0 ? (nng_duration)timeout_ms : NNG_DURATION_INFINITE);
+	nng_aio_set_msg(slot->aio, msg);
+	nng_ctx_send(slot->ctx, slot->aio);
+	nng_aio_wait(slot->aio);
+	if ((rv = nng_aio_result(slot->aio)) != 0) {
+		nng_msg_free(nng_aio_get_msg(slot->aio));
+		slot_put(c, slot, false);
+		return transport_error(err, rv, what, timeout_ms);
+	}
+	nng_ctx_recv(slot->ctx, slot->aio);
+	nng_aio_wait(slot->aio);
+	if ((rv = nng_aio_result(slot->aio)) != 0) {
+		slot_put(c, slot, false);
+		return transport_error(err, rv, what, timeout_ms);
+	}
+	msg = nng_aio_get_msg(slot->aio);
+	nng_aio_set_msg(slot->aio, NULL);
+	slot_put(c, slot, true);
+	*out = rpc__reply__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+	nng_msg_free(msg);
+	if (*out == NULL)
+		return fail(err, RPC__STATUS__INTERNAL, "undecodable reply envelope to %s%s", what, "");
+	if ((*out)->request_id != call->request_id) {
+		rpc__reply__free_unpacked(*out, NULL);
+		*out = NULL;
+		return fail(err, RPC__STATUS__INTERNAL, "reply to %s carries another call's id%s", what, "");
+	}
+	if ((*out)->status != RPC__STATUS__OK)
+		return fail(err, (*out)->status, "%s%s",
+			(*out)->message[0] ? (*out)->message : rpc_status_name((*out)->status), "");
+	if (err != NULL) {
+		err->status = RPC__STATUS__OK;
+		err->message[0] = '\0';
+	}
+	return RPC__STATUS__OK;
+}
+
+Rpc__Status rpc_client_call(rpc_client *c, const ProtobufCServiceDescriptor *service,
+	const char *method, const ProtobufCMessage *req, ProtobufCMessage **resp,
+	int64_t timeout_ms, rpc_error *err)
+{
+	const ProtobufCMethodDescriptor *md =
+		protobuf_c_service_descriptor_get_method_by_name(service, method);
+	Rpc__Call call = RPC__CALL__INIT;
+	Rpc__Reply *reply;
+	uint8_t stackbuf[1024];
+	uint8_t *payload = stackbuf;
+	size_t plen;
+	Rpc__Status st;
+
+	*resp = NULL;
+	if (md == NULL)
+		return fail(err, RPC__STATUS__UNIMPLEMENTED, "no method %s in service %s", method,
+			service->name);
+	plen = protobuf_c_message_get_packed_size(req);
+	if (plen > sizeof(stackbuf) && (payload = malloc(plen)) == NULL)
+		return fail(err, RPC__STATUS__INTERNAL, "out of memory packing %s%s", method, "");
+	protobuf_c_message_pack(req, payload);
+	call.method = (char *)md->name;
+	call.payload.data = payload;
+	call.payload.len = plen;
+	st = round_trip(c, &call, md->name, timeout_ms, &reply, err);
+	if (payload != stackbuf)
+		free(payload);
+	if (st == RPC__STATUS__OK) {
+		*resp = protobuf_c_message_unpack(md->output, NULL, reply->payload.len, reply->payload.data);
+		if (*resp == NULL)
+			st = fail(err, RPC__STATUS__INTERNAL, "undecodable %s reply payload%s", md->name, "");
+	}
+	if (reply != NULL)
+		rpc__reply__free_unpacked(reply, NULL);
+	return st;
+}
+
+Rpc__Status rpc_client_ping(rpc_client *c, int64_t timeout_ms, rpc_error *err)
+{
+	Rpc__Call call = RPC__CALL__INIT;
+	Rpc__Reply *reply;
+	Rpc__Status st;
+
+	call.method = "";
+	st = round_trip(c, &call, "ping", timeout_ms, &reply, err);
+	if (reply != NULL)
+		rpc__reply__free_unpacked(reply, NULL);
+	return st;
+}

@@ -1,0 +1,197 @@
+#include "rktcmd.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+char *rd_cmd_resolve(const char *rkt)
+{
+	const char *path;
+	char buf[PATH_MAX];
+
+	if (strchr(rkt, '/') != NULL)
+		return access(rkt, X_OK) == 0 ? realpath(rkt, NULL) : NULL;
+	path = getenv("PATH");
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", rkt);
+		if (access(buf, X_OK) == 0)
+			return realpath(buf, NULL);
+		path += n + (path[n] == ':');
+	}
+	return NULL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct sink {
+	char *buf;
+	size_t len, cap;
+};
+
+/* Reads what is ready on fd into s (keeping at most RD_RKT_OUTPUT_MAX).
+ * Returns 0 at EOF, 1 when more may come. */
+static int drain(int fd, struct sink *s)
+{
+	char chunk[8192];
+	ssize_t n = read(fd, chunk, sizeof(chunk));
+
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 1 : 0;
+	if (n == 0)
+		return 0;
+	if (s->len + (size_t)n + 1 > s->cap && s->len < RD_RKT_OUTPUT_MAX) {
+		size_t cap = s->cap ? s->cap : 4096;
+		while (cap < s->len + (size_t)n + 1)
+			cap *= 2;
+		char *nb = realloc(s->buf, cap);
+		if (nb == NULL)
+			return 1;
+		s->buf = nb;
+		s->cap = cap;
+	}
+	if (s->len + (size_t)n + 1 <= s->cap) {
+		memcpy(s->buf + s->len, chunk, (size_t)n);
+		s->len += (size_t)n;
+	}
+	return 1;
+}
+
+static char *finish(struct sink *s, size_t *len)
+{
+	if (s->buf == NULL)
+		s->buf = calloc(1, 1);
+	else
+		s->buf[s->len] = '\0';
+	*len = s->len;
+	return s->buf;
+}
+
+int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const char *cwd,
+	int64_t timeout_ms, rd_cmd_result *res)
+{
+	posix_spawn_file_actions_t fa;
+	struct sink out = {0}, err = {0};
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
+	char **argv;
+	char *path;
+	int status, rc;
+	pid_t pid;
+
+	memset(res, 0, sizeof(*res));
+	res->status = -1;
+	if ((path = rd_cmd_resolve(rkt)) == NULL) {
+		rd_errf(&res->error, "rkt not found at \"%s\" (set --rkt PATH)", rkt);
+		return -1;
+	}
+	argv = calloc(args->n + 2, sizeof(*argv));
+	if (argv == NULL || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
+		rd_errf(&res->error, "cannot run %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	argv[0] = path;
+	for (size_t i = 0; i < args->n; i++)
+		argv[i + 1] = args->v[i];
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
+	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	if (cwd != NULL)
+		posix_spawn_file_actions_addchdir_np(&fa, cwd);
+	rc = posix_spawn(&pid, path, &fa, NULL, argv, env ? env : environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(po[1]);
+	close(pe[1]);
+	po[1] = pe[1] = -1;
+	if (rc != 0) {
+		rd_errf(&res->error, "cannot run %s: %s", path, strerror(rc));
+		goto fail;
+	}
+	fcntl(po[0], F_SETFL, O_NONBLOCK);
+	fcntl(pe[0], F_SETFL, O_NONBLOCK);
+	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+	bool timed_out = false;
+	while (po[0] >= 0 || pe[0] >= 0) {
+		struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
+		int wait = -1;
+		if (deadline) {
+			int64_t left = deadline - mono_ms();
+			if (left <= 0) {
+				timed_out = true;
+				break;
+			}
+			wait = (int)left;
+		}
+		if (poll(pfd, 2, wait) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents && !drain(po[0], &out)) {
+			close(po[0]);
+			po[0] = -1;
+		}
+		if (pfd[1].revents && !drain(pe[0], &err)) {
+			close(pe[0]);
+			pe[0] = -1;
+		}
+	}
+	if (timed_out)
+		kill(pid, SIGKILL); /* our own unreaped child: the pid is still its */
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	res->out = finish(&out, &res->out_len);
+	res->err = finish(&err, &res->err_len);
+	if (timed_out) {
+		rd_errf(&res->error, "%s %s did not finish within %lld ms", path, args->n ? args->v[0] : "",
+			(long long)timeout_ms);
+		goto fail_ran;
+	}
+	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	free(argv);
+	free(path);
+	return 0;
+fail:
+	free(out.buf);
+	free(err.buf);
+fail_ran:
+	for (int i = 0; i < 2; i++) {
+		if (po[i] >= 0)
+			close(po[i]);
+		if (pe[i] >= 0)
+			close(pe[i]);
+	}
+	free(argv);
+	free(path);
+	return -1;
+}
+
+void rd_cmd_result_free(rd_cmd_result *res)
+{
+	free(res->out);
+	free(res->err);
+	free(res->error);
+	memset(res, 0, sizeof(*res));
+	res->status = -1;
+}

@@ -1,0 +1,31 @@
+/* rktcmd: running one rkt subcommand and collecting what it printed. */
+#ifndef RKTD_DRIVER_RKTCMD_H
+#define RKTD_DRIVER_RKTCMD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "task.h"
+
+#define RD_RKT_OUTPUT_MAX (16u << 20) /* bytes kept of each stream */
+
+typedef struct rd_cmd_result {
+	int status;        /* exit code; 128 + N when killed by signal N; -1 when not run */
+	char *out;         /* stdout, NUL-terminated */
+	char *err;         /* stderr, NUL-terminated */
+	size_t out_len, err_len;
+	char *error;       /* why it could not run or finish (not found, timed out); NULL otherwise */
+} rd_cmd_result;
+
+/* Runs `rkt ARGS…` (rkt: a path, or a name looked up on PATH) with env
+ * (NULL: ours), in cwd (NULL: ours), stdin from /dev/null, killing it after
+ * timeout_ms (<= 0: no limit). Returns 0 when it ran to an exit (whatever
+ * its code), -1 with res->error set otherwise. */
+int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const char *cwd,
+	int64_t timeout_ms, rd_cmd_result *res);
+void rd_cmd_result_free(rd_cmd_result *res);
+
+/* Resolves rkt to an absolute, executable path (malloc'd), or NULL. */
+char *rd_cmd_resolve(const char *rkt);
+
+#endif

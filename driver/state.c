@@ -1,0 +1,118 @@
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+
+char *rd_state_default_dir(void)
+{
+	const char *xdg = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *out = NULL;
+
+	if (geteuid() == 0)
+		return strdup("/var/lib/rkt-driver");
+	if (xdg != NULL && xdg[0] == '/') {
+		if (asprintf(&out, "%s/rkt-driver", xdg) < 0)
+			return NULL;
+	} else if (asprintf(&out, "%s/.local/state/rkt-driver", home ? home : "/tmp") < 0) {
+		return NULL;
+	}
+	return out;
+}
+
+char *rd_state_task_id(const rd_task *t)
+{
+	char id[49];
+	size_t n = 0;
+
+	for (size_t i = 0; t->alloc_id[i] != '\0' && i < 8; i++)
+		id[n++] = t->alloc_id[i];
+	id[n++] = '-';
+	for (const char *p = t->name; *p != '\0' && n < sizeof(id) - 1; p++) {
+		char c = *p;
+		bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '_' || c == '.' || c == '-';
+		id[n++] = ok ? c : '-';
+	}
+	id[n] = '\0';
+	return strdup(id);
+}
+
+char *rd_state_task_dir(const char *dir, const char *id)
+{
+	char *out;
+	return asprintf(&out, "%s/tasks/%s", dir, id) < 0 ? NULL : out;
+}
+
+int rd_state_list(const char *dir, rd_strv *ids)
+{
+	char path[PATH_MAX];
+	struct dirent **names;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/tasks", dir);
+	n = scandir(path, &names, NULL, alphasort);
+	if (n < 0)
+		return errno == ENOENT ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		if (names[i]->d_name[0] != '.')
+			rd_strv_append(ids, names[i]->d_name);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+char *rd_state_find(const char *dir, const char *given, char **err)
+{
+	rd_strv ids = {0};
+	char *found = NULL;
+	size_t len = strlen(given), matches = 0;
+
+	if (len == 0 || strchr(given, '/') != NULL) {
+		rd_errf(err, "\"%s\" is not a task id", given);
+		return NULL;
+	}
+	rd_state_list(dir, &ids);
+	for (size_t i = 0; i < ids.n; i++) {
+		if (strcmp(ids.v[i], given) == 0) {
+			free(found);
+			found = strdup(ids.v[i]);
+			matches = 1;
+			break;
+		}
+		if (strncmp(ids.v[i], given, len) == 0) {
+			matches++;
+			free(found);
+			found = strdup(ids.v[i]);
+		}
+	}
+	rd_strv_free(&ids);
+	if (matches == 1)
+		return found;
+	free(found);
+	if (matches == 0)
+		rd_errf(err, "no task \"%s\" in %s (see rkt-driver ps)", given, dir);
+	else
+		rd_errf(err, "task id \"%s\" is ambiguous: %zu tasks start with it", given, matches);
+	return NULL;
+}
+
+char *rd_state_read_handle(const char *dir, const char *id, char **err)
+{
+	char path[PATH_MAX], *text;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/tasks/%s/handle", dir, id);
+	if ((rc = fs_read_all(path, 1 << 20, &text, NULL)) != 0) {
+		rd_errf(err, "cannot read the handle of task %s (%s): %s", id, path, strerror(-rc));
+		return NULL;
+	}
+	return text;
+}

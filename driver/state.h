@@ -1,0 +1,32 @@
+/* state: the CLI's state dir — one directory per task under <dir>/tasks/,
+ * holding its handle (written atomically by the driver), its task file, the
+ * executor's socket and exit record, and the task's alloc/local/secrets. */
+#ifndef RKTD_DRIVER_STATE_H
+#define RKTD_DRIVER_STATE_H
+
+#include <stddef.h>
+
+#include "task.h"
+
+/* The default state dir: /var/lib/rkt-driver as root, else
+ * $XDG_STATE_HOME/rkt-driver (~/.local/state/rkt-driver). malloc'd. */
+char *rd_state_default_dir(void);
+
+/* A new task's id: the alloc id's first 8 characters and the task name
+ * (characters other than [A-Za-z0-9_.-] become '-'), at most 48 bytes. */
+char *rd_state_task_id(const rd_task *t);
+
+/* <dir>/tasks/<id>, malloc'd. */
+char *rd_state_task_dir(const char *dir, const char *id);
+
+/* Resolves what a user typed (a whole id or a unique prefix) to an id.
+ * Returns a malloc'd id, or NULL with *err ("no task …", "… is ambiguous"). */
+char *rd_state_find(const char *dir, const char *given, char **err);
+
+/* Every task id in the state dir, sorted. */
+int rd_state_list(const char *dir, rd_strv *ids);
+
+/* The handle string saved for id (malloc'd), or NULL with *err. */
+char *rd_state_read_handle(const char *dir, const char *id, char **err);
+
+#endif

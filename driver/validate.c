@@ -1,0 +1,215 @@
+/* validate: the driver config schema and its weak decoding. */
+#include "validate.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ftype { F_STRING, F_BOOL, F_STRINGS, F_PORT_MAP };
+
+/* Go's strconv.FormatFloat(d, 'f', -1, 64): the fewest decimals that read
+ * back as the same double. */
+static char *format_number(double d)
+{
+	char buf[1500];
+	for (int prec = 0; prec <= 1100; prec++) {
+		snprintf(buf, sizeof(buf), "%.*f", prec, d);
+		if (strtod(buf, NULL) == d)
+			break;
+	}
+	return strdup(buf);
+}
+
+/* A string, or a number as text (mapstructure's weak number -> string).
+ * Returns 0 and *out malloc'd, 1 for a wrong type, -1 when out of memory. */
+static int weak_string(const cJSON *v, char **out)
+{
+	if (cJSON_IsString(v))
+		*out = strdup(v->valuestring);
+	else if (cJSON_IsNumber(v))
+		*out = format_number(v->valuedouble);
+	else
+		return 1;
+	return *out ? 0 : -1;
+}
+
+/* strconv.ParseBool's spellings, and the numbers 1 and 0. 0 or 1 (wrong). */
+static int weak_bool(const cJSON *v, bool *out)
+{
+	static const char *const yes[] = {"1", "t", "T", "TRUE", "true", "True"};
+	static const char *const no[] = {"0", "f", "F", "FALSE", "false", "False"};
+	if (cJSON_IsBool(v)) {
+		*out = cJSON_IsTrue(v);
+		return 0;
+	}
+	if (cJSON_IsNumber(v) && (v->valuedouble == 0 || v->valuedouble == 1)) {
+		*out = v->valuedouble == 1;
+		return 0;
+	}
+	if (cJSON_IsString(v)) {
+		for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
+			if (strcmp(v->valuestring, yes[i]) == 0) {
+				*out = true;
+				return 0;
+			}
+			if (strcmp(v->valuestring, no[i]) == 0) {
+				*out = false;
+				return 0;
+			}
+		}
+	}
+	return 1;
+}
+
+#define OOM(err) rd_errf(err, "out of memory")
+
+static int decode_strings(const char *key, const cJSON *v, rd_strv *out, char **err)
+{
+	if (!cJSON_IsArray(v))
+		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, rd_json_kind(v));
+	size_t i = 0;
+	for (const cJSON *e = v->child; e; e = e->next, i++) {
+		char *s = NULL;
+		int r = weak_string(e, &s);
+		if (r > 0)
+			return rd_errf(err, "config key \"%s[%zu]\": expected a string, got %s", key,
+			               i, rd_json_kind(e));
+		if (r < 0 || rd_strv_append_owned(out, s) < 0)
+			return OOM(err);
+	}
+	return 0;
+}
+
+/* The seed's PortMapRaw []map[string]string merged by mapMergeStrStr: in
+ * order, a later label replacing an earlier one. */
+static int decode_port_map(const char *key, const cJSON *v, rd_kv *out, char **err)
+{
+	if (!cJSON_IsArray(v))
+		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, rd_json_kind(v));
+	size_t i = 0;
+	for (const cJSON *m = v->child; m; m = m->next, i++) {
+		if (!cJSON_IsObject(m))
+			return rd_errf(err, "config key \"%s[%zu]\": expected an object, got %s", key,
+			               i, rd_json_kind(m));
+		for (const cJSON *e = m->child; e; e = e->next) {
+			char *s = NULL;
+			int r = weak_string(e, &s);
+			if (r > 0)
+				return rd_errf(err, "config key \"%s[%zu].%s\": expected a string, got %s",
+				               key, i, e->string, rd_json_kind(e));
+			if (r < 0 || rd_kv_set(out, e->string, s) < 0) {
+				free(s);
+				return OOM(err);
+			}
+			free(s);
+		}
+	}
+	return 0;
+}
+
+int rd_config_decode(const cJSON *config, rd_config *c, char **err)
+{
+	memset(c, 0, sizeof(*c));
+	if (config && !cJSON_IsObject(config))
+		return rd_errf(err, "config: expected an object, got %s", rd_json_kind(config));
+
+	const struct {
+		const char *key;
+		enum ftype type;
+		void *dst;
+	} schema[] = {
+		{"image", F_STRING, &c->image},
+		{"command", F_STRING, &c->command},
+		{"args", F_STRINGS, &c->args},
+		{"trust_prefix", F_STRING, &c->trust_prefix},
+		{"dns_servers", F_STRINGS, &c->dns_servers},
+		{"dns_search_domains", F_STRINGS, &c->dns_search_domains},
+		{"net", F_STRINGS, &c->net},
+		{"port_map", F_PORT_MAP, &c->port_map},
+		{"debug", F_BOOL, &c->debug},
+		{"volumes", F_STRINGS, &c->volumes},
+		{"no_overlay", F_BOOL, &c->no_overlay},
+		{"insecure_options", F_STRINGS, &c->insecure_options},
+		{"group", F_STRING, &c->group},
+	};
+
+	int r = 0;
+	for (const cJSON *f = config ? config->child : NULL; f && r == 0; f = f->next) {
+		size_t i = 0;
+		while (i < sizeof(schema) / sizeof(schema[0]) && strcmp(schema[i].key, f->string) != 0)
+			i++;
+		if (i == sizeof(schema) / sizeof(schema[0])) {
+			r = rd_errf(err, "config key \"%s\" is unknown", f->string);
+			break;
+		}
+		if (rd_json_key_repeated(config, f)) {
+			r = rd_errf(err, "config key \"%s\" is repeated", f->string);
+			break;
+		}
+		if (cJSON_IsNull(f)) /* null: as if absent (mapstructure decodes nil to zero) */
+			continue;
+		const char *key = schema[i].key;
+		switch (schema[i].type) {
+		case F_STRING: {
+			char **dst = schema[i].dst;
+			int w = weak_string(f, dst);
+			if (w > 0)
+				r = rd_errf(err, "config key \"%s\": expected a string, got %s", key,
+				            rd_json_kind(f));
+			else if (w < 0)
+				r = OOM(err);
+			break;
+		}
+		case F_BOOL:
+			if (weak_bool(f, schema[i].dst) == 0)
+				break;
+			if (cJSON_IsString(f)) {
+				char *q = rd_quote(f->valuestring, false);
+				r = rd_errf(err, "config key \"%s\": expected a bool, got string %s", key,
+				            q ? q : "");
+				free(q);
+			} else {
+				r = rd_errf(err, "config key \"%s\": expected a bool, got %s", key, rd_json_kind(f));
+			}
+			break;
+		case F_STRINGS:
+			r = decode_strings(key, f, schema[i].dst, err);
+			break;
+		case F_PORT_MAP:
+			r = decode_port_map(key, f, schema[i].dst, err);
+			break;
+		}
+	}
+	if (r == 0 && (!c->image || c->image[0] == '\0'))
+		r = rd_errf(err, "config key \"image\" is required");
+	if (r < 0)
+		rd_config_free(c);
+	return r;
+}
+
+int rd_config_validate(const cJSON *config, char **err)
+{
+	rd_config c;
+	if (rd_config_decode(config, &c, err) < 0)
+		return -1;
+	rd_config_free(&c);
+	return 0;
+}
+
+void rd_config_free(rd_config *c)
+{
+	if (!c)
+		return;
+	free(c->image);
+	free(c->command);
+	free(c->trust_prefix);
+	free(c->group);
+	rd_strv_free(&c->args);
+	rd_strv_free(&c->dns_servers);
+	rd_strv_free(&c->dns_search_domains);
+	rd_strv_free(&c->net);
+	rd_strv_free(&c->volumes);
+	rd_strv_free(&c->insecure_options);
+	rd_kv_free(&c->port_map);
+	memset(c, 0, sizeof(*c));
+}

@@ -1,0 +1,42 @@
+/* logrotate: a task's output stream into rotating files, as Nomad's logs
+ * block lays them out: <dir>/<base>.0, .1, … the highest index newest, at
+ * most max_files kept, none over max_size bytes.
+ *
+ * Only whole lines are written while a line fits a file, so rotation never
+ * splits a line (a line longer than a whole file is cut, as it must be).
+ * A write that fails (a full disk) keeps its data: the caller stops reading
+ * the pipe, which slows the task instead of losing its output. */
+#ifndef RKTD_LOGROTATE_H
+#define RKTD_LOGROTATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define LOGROT_BUF 32768 /* read buffer: the longest line kept whole in memory */
+
+typedef struct logrot logrot;
+
+/* Opens the newest existing file of base in dir for appending, or .0. */
+int logrot_open(logrot **out, const char *dir, const char *base, unsigned max_files, uint64_t max_size);
+void logrot_close(logrot *l);
+
+/* Reads once from the non-blocking fd and writes out whole lines. Returns
+ * the bytes read, 0 at end of file (everything written out), -EAGAIN when
+ * nothing was ready, or -errno when a write failed (data kept: call
+ * logrot_retry later and do not pump until it succeeds). */
+ssize_t logrot_pump(logrot *l, int fd);
+/* Writes what a failed write left. 0 when done, or -errno. */
+int logrot_retry(logrot *l);
+/* True when a failed write left data behind. */
+bool logrot_stalled(const logrot *l);
+/* Writes the partial last line as it is (the stream ended). */
+int logrot_flush(logrot *l);
+
+void logrot_set_limits(logrot *l, unsigned max_files, uint64_t max_size);
+/* Index range of the files on disk (oldest, newest). */
+void logrot_range(const logrot *l, unsigned *oldest, unsigned *newest);
+const char *logrot_dir(const logrot *l);
+const char *logrot_base(const logrot *l);
+
+#endif

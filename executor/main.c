@@ -1,0 +1,423 @@
+/* rkt-executor: launches and reaps one command for rkt-driver, detached from
+ * it, and answers the Executor service on an ipc socket in its task dir. */
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+
+#include "fsutil.h"
+#include "handshake.h"
+#include "log.h"
+#include "procfs.h"
+#include "token.h"
+
+#define RECORD_RETRY_MS 1000
+#define LOG_RETRY_MS 1000
+
+int64_t ex_now_mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t ex_now_unix_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+void ex_wake(executor *ex)
+{
+	uint64_t one = 1;
+	(void)!write(ex->wake_fd, &one, sizeof(one));
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: rkt-executor --task-dir DIR [--idle-timeout-ms N]\n"
+		"\n"
+		"Launches and reaps one command for rkt-driver and serves the Executor\n"
+		"service on DIR/executor.sock. rkt-driver starts it; it reads its token\n"
+		"from stdin and prints a go-plugin handshake line on stdout.\n"
+		"\n"
+		"  --task-dir DIR        socket, exit record (exit.json) and logs/ (made 0700)\n"
+		"  --idle-timeout-ms N   exit N ms after the exit record is written, or after\n"
+		"                        start when no task is launched (default 1 hour)\n"
+		"  --listener-check-ms N how often to check that new connections are served,\n"
+		"                        and reopen the socket when not (default 2000; 0: never)\n");
+}
+
+/* Reads the token line from stdin, then points stdin at /dev/null. */
+static int read_token(char *tok, size_t len)
+{
+	size_t used = 0;
+	int fd;
+
+	while (used + 1 < len) {
+		ssize_t n = read(0, tok + used, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0 || tok[used] == '\n')
+			break;
+		used++;
+	}
+	tok[used] = '\0';
+	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
+		dup2(fd, 0);
+		close(fd);
+	}
+	return used > 0 ? 0 : -1;
+}
+
+/* setsid, ignored SIGHUP/SIGPIPE, subreaper, no inherited fds, low OOM
+ * score: killing the driver or its group never reaches us, and the kernel's
+ * OOM killer takes the task before its monitor. */
+static void detach(void)
+{
+	int fd;
+
+	setsid();
+	umask(077);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
+	if (syscall(SYS_close_range, 3U, ~0U, 0U) < 0)
+		for (int i = 3; i < 1024; i++)
+			close(i);
+	if ((fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC)) >= 0) {
+		(void)!write(fd, "-999", 4);
+		close(fd);
+	}
+}
+
+static int64_t min_deadline(int64_t a, int64_t b)
+{
+	return a == 0 ? b : b == 0 ? a : (a < b ? a : b);
+}
+
+/* Next moment the loop must act, as a poll timeout in ms (-1: none). Also
+ * applies new log limits. Takes mu. */
+static int next_timeout(executor *ex, bool *quit)
+{
+	int64_t now = ex_now_mono_ms(), at = 0;
+
+	if (ex->listener_check_ms > 0)
+		at = ex->listener_checked_ms + ex->listener_check_ms;
+	pthread_mutex_lock(&ex->mu);
+	*quit = ex->exit_requested;
+	for (size_t i = 0; i < ex->nwaits; i++)
+		if (ex->waits[i].deadline_ms != 0)
+			at = min_deadline(at, ex->waits[i].deadline_ms);
+	if (ex->kill_at_ms != 0)
+		at = min_deadline(at, ex->kill_at_ms);
+	if (ex->state == EX_EXITED && !ex->record_written)
+		at = min_deadline(at, now + RECORD_RETRY_MS);
+	if (ex->state != EX_RUNNING && ex->idle_timeout_ms > 0)
+		at = min_deadline(at, (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) +
+			ex->idle_timeout_ms);
+	if (ex->out_log != NULL) {
+		logrot_set_limits(ex->out_log, ex->log_max_files, ex->log_max_size);
+		logrot_set_limits(ex->err_log, ex->log_max_files, ex->log_max_size);
+		if (logrot_stalled(ex->out_log) || logrot_stalled(ex->err_log))
+			at = min_deadline(at, now + LOG_RETRY_MS);
+	}
+	pthread_mutex_unlock(&ex->mu);
+	if (at == 0)
+		return -1;
+	return at <= now ? 0 : (int)(at - now);
+}
+
+/* Acts on timers that are due. Returns true when the idle timeout ended us. */
+static bool run_timers(executor *ex)
+{
+	int64_t now = ex_now_mono_ms();
+	bool kill_now, retry, idle;
+
+	pthread_mutex_lock(&ex->mu);
+	kill_now = ex->kill_at_ms != 0 && now >= ex->kill_at_ms;
+	if (kill_now)
+		ex->kill_at_ms = 0;
+	ex_answer_waits(ex, false);
+	retry = ex->state == EX_EXITED && !ex->record_written;
+	idle = ex->state != EX_RUNNING && ex->idle_timeout_ms > 0 &&
+		now >= (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) + ex->idle_timeout_ms;
+	pthread_mutex_unlock(&ex->mu);
+	if (ex->listener_check_ms > 0 && now >= ex->listener_checked_ms + ex->listener_check_ms) {
+		rpc_server_check_listener(ex->srv, 1000);
+		ex->listener_checked_ms = ex_now_mono_ms();
+	}
+	if (kill_now) {
+		log_info("grace period over: SIGKILL to the task's tree");
+		ex_kill_tree(ex);
+	}
+	if (retry)
+		ex_retry_record(ex);
+	if (ex->out_log != NULL) {
+		if (logrot_stalled(ex->out_log))
+			logrot_retry(ex->out_log);
+		if (logrot_stalled(ex->err_log))
+			logrot_retry(ex->err_log);
+	}
+	return idle && !retry;
+}
+
+static void reap(executor *ex)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		bool ours;
+		pthread_mutex_lock(&ex->mu);
+		ours = pid == ex->child && ex->state == EX_RUNNING;
+		pthread_mutex_unlock(&ex->mu);
+		if (ours)
+			ex_child_exited(ex, status);
+	}
+}
+
+/* SIGTERM or SIGINT to the executor: stop the task as Shutdown would, and
+ * leave once its result is recorded. */
+static void on_terminate(executor *ex)
+{
+	pthread_mutex_lock(&ex->mu);
+	if (ex->state == EX_RUNNING) {
+		kill(-ex->child, SIGTERM);
+		if (ex->kill_at_ms == 0)
+			ex->kill_at_ms = ex_now_mono_ms() + ex->kill_timeout_ms;
+	}
+	ex->idle_timeout_ms = 1; /* leave as soon as nothing runs */
+	pthread_mutex_unlock(&ex->mu);
+}
+
+static void pump(executor *ex, logrot *l, int *fd)
+{
+	ssize_t n = logrot_pump(l, *fd);
+
+	if (n == 0) {
+		close(*fd);
+		*fd = -1;
+	} else if (n < 0 && n != -EAGAIN) {
+		log_error("writing the task's log in %s: %s; pausing the task's output", logrot_dir(l),
+			strerror((int)-n));
+	}
+	(void)ex;
+}
+
+static void main_loop(executor *ex, int sfd)
+{
+	for (;;) {
+		struct pollfd pfd[4] = {
+			{.fd = sfd, .events = POLLIN},
+			{.fd = ex->wake_fd, .events = POLLIN},
+			{.fd = -1, .events = POLLIN},
+			{.fd = -1, .events = POLLIN},
+		};
+		bool quit;
+		int timeout = next_timeout(ex, &quit);
+
+		if (quit)
+			return;
+		if (ex->out_log != NULL && !logrot_stalled(ex->out_log))
+			pfd[2].fd = ex->out_fd;
+		if (ex->err_log != NULL && !logrot_stalled(ex->err_log))
+			pfd[3].fd = ex->err_fd;
+		if (poll(pfd, 4, timeout) < 0 && errno != EINTR) {
+			log_error("poll: %s", strerror(errno));
+			return;
+		}
+		if (pfd[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+				if (si.ssi_signo == SIGCHLD)
+					reap(ex);
+				else
+					on_terminate(ex);
+			}
+		}
+		if (pfd[1].revents & POLLIN) {
+			uint64_t v;
+			(void)!read(ex->wake_fd, &v, sizeof(v));
+		}
+		if (pfd[2].revents & (POLLIN | POLLHUP))
+			pump(ex, ex->out_log, &ex->out_fd);
+		if (pfd[3].revents & (POLLIN | POLLHUP))
+			pump(ex, ex->err_log, &ex->err_fd);
+		if (run_timers(ex)) {
+			log_info("idle timeout: exiting");
+			return;
+		}
+	}
+}
+
+static void shut(executor *ex)
+{
+	pthread_mutex_lock(&ex->mu);
+	ex_answer_waits(ex, true);
+	pthread_mutex_unlock(&ex->mu);
+	rpc_server_drain(ex->srv, 200);
+	rpc_server_close(ex->srv);
+	unlink(ex->socket_path);
+	if (ex->out_log != NULL) {
+		logrot_flush(ex->out_log);
+		logrot_flush(ex->err_log);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"task-dir", required_argument, NULL, 'd'},
+		{"idle-timeout-ms", required_argument, NULL, 'i'},
+		{"listener-check-ms", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	executor ex = {.out_fd = -1, .err_fd = -1, .wake_fd = -1};
+	char token[256], line[PATH_MAX + 64], url[PATH_MAX + 16];
+	const char *task_dir = NULL;
+	sigset_t mask;
+	int c, rc, sfd;
+
+	log_init("rkt-executor", LOG_LVL_INFO);
+	ex.idle_timeout_ms = EX_DEFAULT_IDLE_TIMEOUT_MS;
+	ex.listener_check_ms = EX_DEFAULT_LISTENER_CHECK_MS;
+	executor__launch_reply__init(&ex.launched);
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			task_dir = optarg;
+			break;
+		case 'i':
+		case 'l': {
+			char *end;
+			long long v = strtoll(optarg, &end, 10);
+			if (*end != '\0' || v < 0 || end == optarg) {
+				fprintf(stderr, "rkt-executor: --%s takes a number of ms, not \"%s\"\n",
+					c == 'i' ? "idle-timeout-ms" : "listener-check-ms", optarg);
+				return 2;
+			}
+			*(c == 'i' ? &ex.idle_timeout_ms : &ex.listener_check_ms) = v;
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("rkt-executor %s (protocol %d)\n", RKTD_VERSION, RPC_PROTOCOL);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!hs_cookie_ok(HS_EXECUTOR_COOKIE_KEY, HS_EXECUTOR_COOKIE_VALUE)) {
+		fprintf(stderr, "rkt-executor is a plugin of rkt-driver, not a program to run by hand: "
+			"rkt-driver starts it (see --help).\n");
+		return 1;
+	}
+	if (task_dir == NULL || optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (read_token(token, sizeof(token)) != 0) {
+		log_error("no token on stdin; rkt-driver passes one through a pipe");
+		return 1;
+	}
+	detach();
+
+	/* before any thread exists, so every nng thread inherits the mask */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGCHLD);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &mask, NULL);
+	sfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	ex.wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (sfd < 0 || ex.wake_fd < 0) {
+		log_error("signalfd/eventfd: %s", strerror(errno));
+		return 1;
+	}
+
+	pthread_mutex_init(&ex.mu, NULL);
+	ex.self_pid = getpid();
+	proc_start_time(ex.self_pid, &ex.self_start_time);
+	ex.started_unix_ns = ex_now_unix_ns();
+	ex.started_mono_ms = ex_now_mono_ms();
+	ex.kill_timeout_ms = EX_DEFAULT_KILL_TIMEOUT_MS;
+	ex.log_max_files = EX_DEFAULT_LOG_FILES;
+	ex.log_max_size = EX_DEFAULT_LOG_SIZE;
+	ex.task_dir = realpath(task_dir, NULL);
+	if (ex.task_dir == NULL) {
+		if ((rc = fs_mkdir_p(task_dir, 0700)) != 0 || (ex.task_dir = realpath(task_dir, NULL)) == NULL) {
+			log_error("cannot create task dir %s: %s", task_dir, strerror(rc ? -rc : errno));
+			return 1;
+		}
+	}
+	/* the socket's directory is ours alone */
+	if (chmod(ex.task_dir, 0700) < 0) {
+		log_error("cannot make %s private (0700): %s", ex.task_dir, strerror(errno));
+		return 1;
+	}
+	if (asprintf(&ex.socket_path, "%s/executor.sock", ex.task_dir) < 0 ||
+	    asprintf(&ex.exit_path, "%s/exit.json", ex.task_dir) < 0)
+		return 1;
+	if (strlen(ex.socket_path) >= 108) {
+		log_error("socket path %s is longer than a unix socket allows (107 bytes); use a shorter task dir",
+			ex.socket_path);
+		return 1;
+	}
+	snprintf(url, sizeof(url), "ipc://%s", ex.socket_path);
+	rpc_server_config cfg = {
+		.service = &executor__executor__descriptor,
+		.handlers = ex_handlers,
+		.arg = &ex,
+		.token = token,
+	};
+	if ((rc = rpc_server_open(&ex.srv, &cfg, url)) != 0) {
+		log_error("cannot listen on %s: %s", url, nng_strerror(rc));
+		return 1;
+	}
+	memset(token, 0, sizeof(token));
+
+	/* ready: the handshake line, then stdout closes */
+	if (hs_format(line, sizeof(line), RPC_PROTOCOL, "ipc", ex.socket_path) < 0 ||
+	    fs_write_full(1, line, strlen(line)) != 0) {
+		log_error("cannot write the handshake line");
+		shut(&ex);
+		return 1;
+	}
+	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (devnull >= 0) {
+		dup2(devnull, 1);
+		close(devnull);
+	}
+	log_info("serving %s (pid %d)", url, (int)ex.self_pid);
+	ex.listener_checked_ms = ex_now_mono_ms();
+
+	main_loop(&ex, sfd);
+	shut(&ex);
+	log_info("exiting");
+	return 0;
+}

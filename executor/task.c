@@ -1,0 +1,438 @@
+/* task: launching the one command, recording its end, stopping its tree. */
+#include "executor.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "fsutil.h"
+#include "log.h"
+#include "procfs.h"
+
+#define MAX_GROUPS 256
+
+struct ids {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[MAX_GROUPS];
+	int ngroups;
+};
+
+static bool all_digits(const char *s)
+{
+	if (*s == '\0')
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* Resolves user and group before fork: the child may only make
+ * async-signal-safe calls. */
+static int resolve_ids(const char *user, const char *group, struct ids *ids, char *err, size_t errlen)
+{
+	memset(ids, 0, sizeof(*ids));
+	if ((user == NULL || *user == '\0') && (group == NULL || *group == '\0'))
+		return 0;
+	ids->set = true;
+	ids->uid = geteuid();
+	ids->gid = getegid();
+	if (user != NULL && *user != '\0') {
+		struct passwd *pw = all_digits(user) ? getpwuid((uid_t)strtoul(user, NULL, 10)) : getpwnam(user);
+		if (pw == NULL && !all_digits(user)) {
+			snprintf(err, errlen, "user \"%s\" does not exist", user);
+			return -1;
+		}
+		if (pw != NULL) {
+			ids->uid = pw->pw_uid;
+			ids->gid = pw->pw_gid;
+			ids->ngroups = MAX_GROUPS;
+			if (getgrouplist(pw->pw_name, pw->pw_gid, ids->groups, &ids->ngroups) < 0)
+				ids->ngroups = 0;
+		} else {
+			ids->uid = (uid_t)strtoul(user, NULL, 10);
+		}
+	}
+	if (group != NULL && *group != '\0') {
+		struct group *gr = all_digits(group) ? NULL : getgrnam(group);
+		if (!all_digits(group) && gr == NULL) {
+			snprintf(err, errlen, "group \"%s\" does not exist", group);
+			return -1;
+		}
+		ids->gid = gr ? gr->gr_gid : (gid_t)strtoul(group, NULL, 10);
+		ids->groups[0] = ids->gid;
+		ids->ngroups = 1;
+	}
+	if (ids->ngroups == 0) {
+		ids->groups[0] = ids->gid;
+		ids->ngroups = 1;
+	}
+	return 0;
+}
+
+/* Finds cmd on the PATH of env (or ours) when it has no slash. */
+static int resolve_cmd(const char *cmd, char *const *env, size_t nenv, char *out, size_t len)
+{
+	const char *path = NULL;
+
+	if (strchr(cmd, '/') != NULL) {
+		snprintf(out, len, "%s", cmd);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	for (size_t i = 0; i < nenv; i++)
+		if (strncmp(env[i], "PATH=", 5) == 0)
+			path = env[i] + 5;
+	if (path == NULL)
+		path = getenv("PATH");
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(out, len, "%.*s/%s", (int)n, n ? path : ".", cmd);
+		if (access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -ENOENT;
+}
+
+static char **strv_dup(char *const *src, size_t n, const char *first)
+{
+	size_t off = first ? 1 : 0;
+	char **v = calloc(n + off + 1, sizeof(*v));
+
+	if (v == NULL)
+		return NULL;
+	if (first && (v[0] = strdup(first)) == NULL)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if ((v[i + off] = strdup(src[i])) == NULL)
+			goto fail;
+	return v;
+fail:
+	for (size_t i = 0; i < n + off; i++)
+		free(v[i]);
+	free(v);
+	return NULL;
+}
+
+static void strv_free(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+/* In the child, after fork: async-signal-safe calls only. */
+static void child_exec(const char *path, char **argv, char **envp, const char *cwd, const struct ids *ids,
+	int out_fd, int err_fd, int report_fd)
+{
+	sigset_t none;
+	int e;
+
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* ignored dispositions survive exec: give the task the defaults */
+	signal(SIGPIPE, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	setpgid(0, 0);
+	int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	if (oom >= 0) {
+		(void)!write(oom, "0", 1);
+		close(oom);
+	}
+	if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
+		goto fail;
+	if (cwd != NULL && *cwd != '\0' && chdir(cwd) < 0)
+		goto fail;
+	if (ids->set) {
+		if (setgroups((size_t)ids->ngroups, ids->groups) < 0 && errno != EPERM)
+			goto fail;
+		if (setgid(ids->gid) < 0 || setuid(ids->uid) < 0)
+			goto fail;
+	}
+	execve(path, argv, envp);
+fail:
+	e = errno;
+	(void)!write(report_fd, &e, sizeof(e));
+	_exit(127);
+}
+
+static int open_logs(executor *ex, const Executor__LogConfig *lc)
+{
+	int rc;
+
+	free(ex->log_dir);
+	free(ex->log_prefix);
+	if (lc != NULL && lc->dir[0] != '\0')
+		ex->log_dir = strdup(lc->dir);
+	else if (asprintf(&ex->log_dir, "%s/logs", ex->task_dir) < 0)
+		ex->log_dir = NULL;
+	ex->log_prefix = strdup(lc != NULL && lc->prefix[0] != '\0' ? lc->prefix : "task");
+	if (lc != NULL && lc->max_files > 0)
+		ex->log_max_files = lc->max_files;
+	if (lc != NULL && lc->max_file_size > 0)
+		ex->log_max_size = lc->max_file_size;
+	if (ex->log_dir == NULL || ex->log_prefix == NULL)
+		return -ENOMEM;
+	if ((rc = fs_mkdir_p(ex->log_dir, 0750)) != 0)
+		return rc;
+	char base[NAME_MAX];
+	snprintf(base, sizeof(base), "%s.stdout", ex->log_prefix);
+	if ((rc = logrot_open(&ex->out_log, ex->log_dir, base, ex->log_max_files, ex->log_max_size)) != 0)
+		return rc;
+	snprintf(base, sizeof(base), "%s.stderr", ex->log_prefix);
+	return logrot_open(&ex->err_log, ex->log_dir, base, ex->log_max_files, ex->log_max_size);
+}
+
+int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_t errlen)
+{
+	char path[PATH_MAX];
+	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
+	char **argv = NULL, **envp = NULL;
+	struct ids ids;
+	int rc, e = 0;
+	pid_t pid;
+
+	if (req->cmd[0] == '\0') {
+		snprintf(err, errlen, "Launch needs a command");
+		return -EINVAL;
+	}
+	if (resolve_ids(req->user, req->group, &ids, err, errlen) != 0)
+		return -EINVAL;
+	if ((rc = resolve_cmd(req->cmd, req->env, req->n_env, path, sizeof(path))) != 0) {
+		snprintf(err, errlen, "cannot execute \"%s\": %s", req->cmd, strerror(-rc));
+		return -EINVAL;
+	}
+	if ((rc = open_logs(ex, req->logs)) != 0) {
+		snprintf(err, errlen, "cannot open the log files in %s: %s", ex->log_dir ? ex->log_dir : "?",
+			strerror(-rc));
+		goto fail;
+	}
+	argv = strv_dup(req->args, req->n_args, req->cmd);
+	envp = strv_dup(req->env, req->n_env, NULL);
+	if (argv == NULL || envp == NULL) {
+		rc = -ENOMEM;
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	unlink(ex->exit_path); /* a stale record from an earlier task in this dir */
+	pid = fork();
+	if (pid == 0)
+		child_exec(path, argv, envp, req->cwd, &ids, outp[1], errp[1], rep[1]);
+	if (pid < 0) {
+		rc = -errno;
+		snprintf(err, errlen, "fork: %s", strerror(errno));
+		goto fail;
+	}
+	close(outp[1]);
+	close(errp[1]);
+	close(rep[1]);
+	outp[1] = errp[1] = rep[1] = -1;
+	/* EOF: exec succeeded (the pipe closed on exec); an errno: it failed */
+	ssize_t n;
+	do
+		n = read(rep[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	rep[0] = -1;
+	if (n == (ssize_t)sizeof(e)) {
+		/* the failed child is reaped by the main loop and ignored */
+		snprintf(err, errlen, "cannot start \"%s\": %s", path, strerror(e));
+		rc = -e;
+		goto fail;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	fcntl(errp[0], F_SETFL, O_NONBLOCK);
+	ex->out_fd = outp[0];
+	ex->err_fd = errp[0];
+	ex->child = pid;
+	proc_start_time(pid, &ex->child_start_time);
+	ex->state = EX_RUNNING;
+	ex->cmd = strdup(path);
+	ex->args = argv;
+	ex->nargs = req->n_args + 1;
+	ex->cwd = strdup(req->cwd);
+	ex->user = strdup(req->user);
+	if (req->resources != NULL) {
+		ex->cpu_mhz = req->resources->cpu_mhz;
+		ex->memory_mb = req->resources->memory_mb;
+	}
+	if (req->kill_timeout_ms > 0)
+		ex->kill_timeout_ms = req->kill_timeout_ms;
+	ex->launched.pid = pid;
+	ex->launched.start_time = ex->child_start_time;
+	ex->launched.started_unix_ns = ex_now_unix_ns();
+	ex->launched_mono_ms = ex_now_mono_ms();
+	strv_free(envp);
+	log_info("launched %s as pid %d", path, (int)pid);
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (outp[i] >= 0)
+			close(outp[i]);
+		if (errp[i] >= 0)
+			close(errp[i]);
+		if (rep[i] >= 0)
+			close(rep[i]);
+	}
+	logrot_close(ex->out_log);
+	logrot_close(ex->err_log);
+	ex->out_log = ex->err_log = NULL;
+	strv_free(argv);
+	strv_free(envp);
+	return rc ? rc : -EINVAL;
+}
+
+void ex_fill_result(executor *ex, Executor__ExitResult *r)
+{
+	r->exited = ex->state == EX_EXITED;
+	r->pid = ex->child;
+	r->started_unix_ns = ex->launched.started_unix_ns;
+	if (r->exited) {
+		r->exit_code = ex->exit_code;
+		r->signal = ex->exit_signal;
+		r->core_dumped = ex->core_dumped;
+		r->finished_unix_ns = ex->finished_unix_ns;
+	}
+}
+
+static int write_record(executor *ex)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text;
+	int rc;
+
+	if (o == NULL)
+		return -ENOMEM;
+	pthread_mutex_lock(&ex->mu);
+	cJSON_AddNumberToObject(o, "Pid", ex->child);
+	cJSON_AddNumberToObject(o, "ExitCode", ex->exit_code);
+	cJSON_AddNumberToObject(o, "Signal", ex->exit_signal);
+	cJSON_AddBoolToObject(o, "CoreDumped", ex->core_dumped);
+	/* nanosecond times as strings: a double cannot hold them exactly */
+	char buf[32];
+	snprintf(buf, sizeof(buf), "%lld", (long long)ex->launched.started_unix_ns);
+	cJSON_AddStringToObject(o, "StartedUnixNs", buf);
+	snprintf(buf, sizeof(buf), "%lld", (long long)ex->finished_unix_ns);
+	cJSON_AddStringToObject(o, "FinishedUnixNs", buf);
+	cJSON_AddStringToObject(o, "Cmd", ex->cmd ? ex->cmd : "");
+	pthread_mutex_unlock(&ex->mu);
+	text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	if (text == NULL)
+		return -ENOMEM;
+	size_t len = strlen(text);
+	text[len] = '\n'; /* replaces the NUL; written with its length */
+	rc = fs_write_atomic(ex->exit_path, text, len + 1, 0600);
+	free(text);
+	return rc;
+}
+
+/* Reads what is left in a pipe without blocking: the dead child's last
+ * output comes before its exit is reported. */
+static void drain(logrot *l, int fd)
+{
+	/* bounded: descendants may still be writing to the same pipe */
+	for (int i = 0; l != NULL && fd >= 0 && i < 256; i++)
+		if (logrot_pump(l, fd) <= 0)
+			break;
+}
+
+void ex_child_exited(executor *ex, int status)
+{
+	int rc;
+
+	drain(ex->out_log, ex->out_fd);
+	drain(ex->err_log, ex->err_fd);
+
+	pthread_mutex_lock(&ex->mu);
+	ex->finished_unix_ns = ex_now_unix_ns();
+	ex->exited_mono_ms = ex_now_mono_ms();
+	if (WIFEXITED(status)) {
+		ex->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		ex->exit_signal = WTERMSIG(status);
+		ex->exit_code = 128 + ex->exit_signal;
+		ex->core_dumped = WCOREDUMP(status);
+	}
+	pthread_mutex_unlock(&ex->mu);
+
+	/* durably on disk before any Wait hears of it */
+	rc = write_record(ex);
+	if (rc != 0)
+		log_error("cannot write the exit record %s: %s; keeping the result in memory and retrying",
+			ex->exit_path, strerror(-rc));
+
+	pthread_mutex_lock(&ex->mu);
+	ex->record_written = rc == 0;
+	ex->record_error = rc;
+	ex->state = EX_EXITED;
+	ex_answer_waits(ex, true);
+	pthread_mutex_unlock(&ex->mu);
+	log_info("task pid %d exited: code %d signal %d", (int)ex->child, ex->exit_code, ex->exit_signal);
+}
+
+void ex_retry_record(executor *ex)
+{
+	int rc = write_record(ex);
+
+	pthread_mutex_lock(&ex->mu);
+	ex->record_written = rc == 0;
+	ex->record_error = rc;
+	pthread_mutex_unlock(&ex->mu);
+}
+
+void ex_answer_waits(executor *ex, bool all)
+{
+	int64_t now = ex_now_mono_ms();
+	size_t kept = 0;
+
+	for (size_t i = 0; i < ex->nwaits; i++) {
+		struct ex_wait *w = &ex->waits[i];
+		if (all || (w->deadline_ms != 0 && now >= w->deadline_ms)) {
+			Executor__WaitReply reply = EXECUTOR__WAIT_REPLY__INIT;
+			Executor__ExitResult result = EXECUTOR__EXIT_RESULT__INIT;
+			ex_fill_result(ex, &result);
+			reply.result = &result;
+			rpc_reply(w->call, &reply.base);
+		} else {
+			ex->waits[kept++] = *w;
+		}
+	}
+	ex->nwaits = kept;
+}
+
+void ex_kill_tree(executor *ex)
+{
+	struct proc_stat *procs;
+	size_t n;
+
+	/* every descendant: with the subreaper bit, orphans of the task are
+	 * ours too, even those that left its process group */
+	if (proc_tree(ex->self_pid, &procs, &n) != 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (procs[i].pid != ex->self_pid)
+			kill(procs[i].pid, SIGKILL);
+	free(procs);
+}

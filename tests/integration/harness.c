@@ -1,0 +1,101 @@
+#include "harness.h"
+
+#include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsutil.h"
+#include "procfs.h"
+
+static char th_root[1024];
+
+const char *th_build_path(const char *rel)
+{
+	static char buf[4][PATH_MAX];
+	static int next;
+	const char *dir = getenv("RKTD_BUILD_DIR");
+	char *out = buf[next++ % 4];
+
+	snprintf(out, PATH_MAX, "%s/%s", dir ? dir : ".", rel);
+	return out;
+}
+
+const char *th_tmpdir(const char *name)
+{
+	static char buf[8][PATH_MAX];
+	static int next;
+	char *out = buf[next++ % 8];
+
+	if (th_root[0] == '\0') {
+		snprintf(th_root, sizeof(th_root), "/tmp/rktd-it-XXXXXX");
+		if (mkdtemp(th_root) == NULL) {
+			perror("mkdtemp");
+			exit(1);
+		}
+	}
+	snprintf(out, PATH_MAX, "%s/%s", th_root, name);
+	fs_mkdir_p(out, 0700);
+	return out;
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+void th_cleanup(void)
+{
+	if (getenv("RKTD_KEEP_TMP") != NULL)
+		fprintf(stderr, "keeping %s\n", th_root);
+	else if (th_root[0] != '\0')
+		nftw(th_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool th_eventually(bool (*cond)(void *), void *arg, int ms)
+{
+	for (int i = 0; i <= ms / 10; i++) {
+		if (cond(arg))
+			return true;
+		usleep(10000);
+	}
+	return cond(arg);
+}
+
+bool th_alive(pid_t pid)
+{
+	struct proc_stat st;
+	return proc_stat_read(pid, &st) == 0 && st.state != 'Z';
+}
+
+int th_zombies_of(pid_t ppid)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((de = readdir(d)) != NULL) {
+		struct proc_stat st;
+		pid_t pid = (pid_t)atoi(de->d_name);
+		if (pid > 0 && proc_stat_read(pid, &st) == 0 && st.ppid == ppid && st.state == 'Z')
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+char *th_read(const char *path)
+{
+	char *out;
+	return fs_read_all(path, 256u << 20, &out, NULL) == 0 ? out : NULL;
+}

@@ -1,0 +1,24 @@
+/* harness: helpers shared by the integration tests, which run the real
+ * binaries from the build tree (RKTD_BUILD_DIR) in a private temp dir. */
+#ifndef RKTD_TEST_HARNESS_H
+#define RKTD_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* The build tree's file at rel (e.g. "executor/rkt-executor"), static storage. */
+const char *th_build_path(const char *rel);
+/* A fresh directory under a per-run temp root, removed by th_cleanup. */
+const char *th_tmpdir(const char *name);
+void th_cleanup(void);
+/* Polls cond(arg) every 10 ms for up to ms; true when it became true. */
+bool th_eventually(bool (*cond)(void *), void *arg, int ms);
+/* True when pid exists and is not a zombie. */
+bool th_alive(pid_t pid);
+/* Number of zombie processes whose parent is ppid. */
+int th_zombies_of(pid_t ppid);
+/* Reads a whole file (NUL-terminated, malloc'd) or NULL. */
+char *th_read(const char *path);
+
+#endif

@@ -1,0 +1,796 @@
+/* Integration tests of rkt-executor: the real binary, spawned and called
+ * through exec_client, with real children, signals, files and sockets. */
+#include <dirent.h>
+#include <errno.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/req.h>
+
+#include "exec_client.h"
+#include "fsutil.h"
+#include "harness.h"
+#include "procfs.h"
+
+#define T_MS 10000
+
+static const char *executor_bin(void)
+{
+	return th_build_path("executor/rkt-executor");
+}
+
+static ec_client *spawn(const char *name, ra_config *rec)
+{
+	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir(name)};
+	ec_client *c = NULL;
+	char err[512];
+	ra_config local;
+
+	if (ec_spawn(&o, &c, rec ? rec : &local, err, sizeof(err)) != 0)
+		fail_msg("spawn: %s", err);
+	if (rec == NULL)
+		ra_config_free(&local);
+	return c;
+}
+
+static void launch_sh(ec_client *c, const char *script, const Executor__LogConfig *logs)
+{
+	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
+	Executor__LaunchReply *rep = NULL;
+	char *args[] = {"-c", (char *)script};
+	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+	rpc_error e;
+
+	lr.cmd = "/bin/sh";
+	lr.args = args;
+	lr.n_args = 2;
+	lr.env = env;
+	lr.n_env = 1;
+	lr.logs = (Executor__LogConfig *)logs;
+	if (ec_launch(c, &lr, &rep, T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("launch: %s", e.message);
+	assert_true(rep->pid > 0);
+	ec_free(rep);
+}
+
+static Executor__ExitResult *wait_result(ec_client *c, int64_t timeout_ms, Executor__WaitReply **keep)
+{
+	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
+	rpc_error e;
+
+	wr.timeout_ms = timeout_ms;
+	if (ec_wait(c, &wr, keep, timeout_ms + T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("wait: %s", e.message);
+	return (*keep)->result;
+}
+
+static void exit_executor(ec_client *c)
+{
+	Executor__ExitRequest er = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *rep = NULL;
+	rpc_error e;
+
+	if (ec_exit(c, &er, &rep, T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("exit: %s: %s", rpc_status_name(e.status), e.message);
+	ec_free(rep);
+	ec_close(c);
+}
+
+static void test_exit_code_and_logs(void **state)
+{
+	Executor__WaitReply *w;
+	char path[4096];
+	char *text;
+
+	(void)state;
+	ec_client *c = spawn("exitcode", NULL);
+	launch_sh(c, "echo out; echo err >&2; exit 3", NULL);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->exit_code, 3);
+	assert_int_equal(r->signal, 0);
+	ec_free(w);
+	snprintf(path, sizeof(path), "%s/logs/task.stdout.0", th_tmpdir("exitcode"));
+	text = th_read(path);
+	assert_non_null(text);
+	assert_string_equal(text, "out\n");
+	free(text);
+	snprintf(path, sizeof(path), "%s/logs/task.stderr.0", th_tmpdir("exitcode"));
+	text = th_read(path);
+	assert_non_null(text);
+	assert_string_equal(text, "err\n");
+	free(text);
+	/* the exit record is on disk */
+	snprintf(path, sizeof(path), "%s/exit.json", th_tmpdir("exitcode"));
+	text = th_read(path);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"ExitCode\":3"));
+	free(text);
+	/* a second Wait, from a second client, answers the same at once */
+	ra_config rec;
+	ec_client *c2 = spawn("exitcode-other", &rec);
+	ec_close(c2);
+	ra_config_free(&rec);
+	r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 3);
+	ec_free(w);
+	exit_executor(c);
+}
+
+static void test_killed_by_signal(void **state)
+{
+	Executor__WaitReply *w;
+
+	(void)state;
+	ec_client *c = spawn("signal", NULL);
+	launch_sh(c, "kill -9 $$", NULL);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->signal, 9);
+	ec_free(w);
+	exit_executor(c);
+}
+
+static void shutdown_task(ec_client *c, int64_t grace_ms)
+{
+	Executor__ShutdownRequest sr = EXECUTOR__SHUTDOWN_REQUEST__INIT;
+	Executor__ShutdownReply *rep = NULL;
+	rpc_error e;
+
+	sr.grace_ms = grace_ms;
+	if (ec_shutdown(c, &sr, &rep, T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("shutdown: %s", e.message);
+	ec_free(rep);
+}
+
+static bool file_nonempty(void *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && st.st_size > 0;
+}
+
+static void test_shutdown_trapped_term(void **state)
+{
+	Executor__WaitReply *w;
+	char ready[4096], script[8192];
+
+	(void)state;
+	ec_client *c = spawn("trap", NULL);
+	snprintf(ready, sizeof(ready), "%s/ready", th_tmpdir("trap"));
+	snprintf(script, sizeof(script),
+		"trap 'echo bye; exit 0' TERM; echo up > %s; while :; do sleep 0.05; done", ready);
+	launch_sh(c, script, NULL);
+	assert_true(th_eventually(file_nonempty, ready, T_MS));
+	shutdown_task(c, 10000);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->exit_code, 0);
+	assert_int_equal(r->signal, 0);
+	ec_free(w);
+	exit_executor(c);
+}
+
+static void test_shutdown_ignored_term_kills_tree(void **state)
+{
+	Executor__WaitReply *w;
+	Executor__InspectRequest ir = EXECUTOR__INSPECT_REQUEST__INIT;
+	Executor__InspectReply *info;
+	char pidfile[1024], script[8192];
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("ignore", NULL);
+	snprintf(pidfile, sizeof(pidfile), "%.900s/grandchild.pid", th_tmpdir("ignore"));
+	/* the grandchild leaves the task's process group and ignores TERM too */
+	snprintf(script, sizeof(script),
+		"trap '' TERM; setsid sh -c 'trap \"\" TERM; echo $$ > %s.tmp; mv %s.tmp %s; "
+		"while :; do sleep 0.05; done' & while :; do sleep 0.05; done",
+		pidfile, pidfile, pidfile);
+	launch_sh(c, script, NULL);
+	assert_true(th_eventually(file_nonempty, pidfile, T_MS));
+	char *text = th_read(pidfile);
+	pid_t grandchild = (pid_t)atoi(text);
+	free(text);
+	assert_true(grandchild > 0 && th_alive(grandchild));
+	assert_int_equal(ec_inspect(c, &ir, &info, T_MS, &e), RPC__STATUS__OK);
+	pid_t executor = info->executor_pid;
+	ec_free(info);
+
+	shutdown_task(c, 300);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->signal, SIGKILL);
+	ec_free(w);
+	/* the grandchild was killed too, and reaped by the executor (subreaper) */
+	for (int i = 0; i < 500 && (th_alive(grandchild) || th_zombies_of(executor) > 0); i++)
+		usleep(10000);
+	assert_false(th_alive(grandchild));
+	assert_int_equal(th_zombies_of(executor), 0);
+	exit_executor(c);
+}
+
+/* A "driver" process (tests/integration/crash-driver) spawns the executor,
+ * launches a task, saves the record and is SIGKILLed. Returns the record. */
+static const char *crashed_driver(const char *name, const char *script)
+{
+	static char recpath[4096];
+	pid_t pid;
+	int status;
+
+	snprintf(recpath, sizeof(recpath), "%s/reattach.json", th_tmpdir(name));
+	unlink(recpath);
+	pid = fork();
+	if (pid == 0) {
+		execl(th_build_path("tests/integration/crash-driver"), "crash-driver", executor_bin(),
+			th_tmpdir(name), recpath, script, (char *)NULL);
+		_exit(127);
+	}
+	assert_true(th_eventually(file_nonempty, recpath, T_MS));
+	kill(pid, SIGKILL);
+	waitpid(pid, &status, 0);
+	assert_true(WIFSIGNALED(status));
+	return recpath;
+}
+
+static ec_client *reattach_from(const char *recpath)
+{
+	char *json = th_read(recpath), err[512];
+	ra_config rec;
+	ec_client *c;
+
+	assert_non_null(json);
+	if (ra_config_from_json(json, &rec, err, sizeof(err)) != 0)
+		fail_msg("record: %s", err);
+	free(json);
+	if (ec_reattach(&rec, &c, err, sizeof(err)) != 0)
+		fail_msg("reattach: %s", err);
+	ra_config_free(&rec);
+	return c;
+}
+
+static ec_client *reattach_from_record_copy(const ra_config *rec)
+{
+	char err[512];
+	ec_client *c;
+
+	if (ec_reattach(rec, &c, err, sizeof(err)) != 0)
+		fail_msg("reattach: %s", err);
+	return c;
+}
+
+static void test_crash_and_reattach_while_running(void **state)
+{
+	Executor__WaitReply *w;
+
+	(void)state;
+	const char *rec = crashed_driver("crash1", "sleep 1; exit 7");
+	ec_client *c = reattach_from(rec);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->exit_code, 7);
+	ec_free(w);
+	exit_executor(c);
+}
+
+static void test_crash_task_exits_while_nobody_listens(void **state)
+{
+	Executor__WaitReply *w;
+	char exitpath[4096];
+
+	(void)state;
+	const char *rec = crashed_driver("crash2", "exit 5");
+	snprintf(exitpath, sizeof(exitpath), "%s/exit.json", th_tmpdir("crash2"));
+	assert_true(th_eventually(file_nonempty, exitpath, T_MS));
+	ec_client *c = reattach_from(rec);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 5);
+	ec_free(w);
+	exit_executor(c);
+}
+
+static void test_executor_killed_after_exit_keeps_record(void **state)
+{
+	Executor__WaitReply *w;
+	char exitpath[4096];
+	ra_config rec;
+
+	(void)state;
+	ec_client *c = spawn("record", &rec);
+	launch_sh(c, "exit 42", NULL);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 42);
+	ec_free(w);
+	assert_true(proc_matches(rec.pid, rec.pid_start_time));
+	assert_int_equal(proc_signal_if_matches(rec.pid, rec.pid_start_time, SIGKILL), 0);
+	ec_close(c);
+	snprintf(exitpath, sizeof(exitpath), "%s/exit.json", th_tmpdir("record"));
+	char *text = th_read(exitpath);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"ExitCode\":42"));
+	free(text);
+	/* the record now names a dead executor: reattach says so */
+	char err[512];
+	for (int i = 0; i < 200 && proc_matches(rec.pid, rec.pid_start_time); i++)
+		usleep(10000);
+	assert_int_not_equal(ec_reattach(&rec, &c, err, sizeof(err)), 0);
+	ra_config_free(&rec);
+}
+
+static void test_pid_reuse_refused(void **state)
+{
+	ra_config rec;
+	char err[512];
+	ec_client *c;
+	pid_t other;
+
+	(void)state;
+	c = spawn("reuse", &rec);
+	exit_executor(c);
+	/* an unrelated process takes the executor's place in the record */
+	other = fork();
+	if (other == 0) {
+		execl("/bin/sleep", "sleep", "30", (char *)NULL);
+		_exit(127);
+	}
+	rec.pid = other;
+	assert_int_not_equal(ec_reattach(&rec, &c, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "not reattaching"));
+	usleep(50000);
+	assert_true(th_alive(other));
+	/* an old record without start times is not trusted on its pid either:
+	 * the socket is gone, so it fails, and the process is untouched */
+	rec.pid_start_time = 0;
+	assert_int_not_equal(ec_reattach(&rec, &c, err, sizeof(err)), 0);
+	assert_true(th_alive(other));
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
+	ra_config_free(&rec);
+}
+
+struct waiter {
+	ec_client *c;
+	volatile int done;
+	int code;
+};
+
+static void *wait_thread(void *arg)
+{
+	struct waiter *wt = arg;
+	Executor__WaitReply *w;
+	Executor__ExitResult *r = wait_result(wt->c, 0, &w);
+	wt->code = r->exit_code;
+	ec_free(w);
+	wt->done = 1;
+	return NULL;
+}
+
+static void test_wait_does_not_block_other_calls(void **state)
+{
+	Executor__StatsRequest sr = EXECUTOR__STATS_REQUEST__INIT;
+	Executor__InspectRequest ir = EXECUTOR__INSPECT_REQUEST__INIT;
+	Executor__StatsReply *stats;
+	Executor__InspectReply *info;
+	struct waiter wt = {0};
+	char stop[4096], script[8192];
+	ra_config rec;
+	pthread_t th;
+	rpc_error e;
+
+	(void)state;
+	snprintf(stop, sizeof(stop), "%s/stop", th_tmpdir("longpoll"));
+	snprintf(script, sizeof(script), "while [ ! -e %s ]; do sleep 0.05; done; exit 9", stop);
+	ec_client *c = spawn("longpoll", &rec);
+	launch_sh(c, script, NULL);
+	ec_client *other = reattach_from_record_copy(&rec);
+	wt.c = c;
+	pthread_create(&th, NULL, wait_thread, &wt);
+	usleep(100000);
+	/* a second client, while the first one's Wait is parked */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(ec_stats(other, &sr, &stats, T_MS, &e), RPC__STATUS__OK);
+		assert_true(stats->n_processes >= 1);
+		ec_free(stats);
+		assert_int_equal(ec_inspect(other, &ir, &info, T_MS, &e), RPC__STATUS__OK);
+		assert_string_equal(info->state, "running");
+		assert_int_equal(info->rpc->pending_waits, 1);
+		ec_free(info);
+	}
+	assert_false(wt.done);
+	/* and on the same client too */
+	assert_int_equal(ec_stats(c, &sr, &stats, T_MS, &e), RPC__STATUS__OK);
+	ec_free(stats);
+	assert_false(wt.done);
+	fs_write_atomic(stop, "x", 1, 0600);
+	pthread_join(th, NULL);
+	assert_int_equal(wt.code, 9);
+	ec_close(other);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
+/* Sends raw bytes on a fresh req socket; returns the decoded reply or NULL
+ * when none came within ms. */
+static Rpc__Reply *raw_call(const char *sock, const void *buf, size_t len, int ms)
+{
+	char url[4200];
+	nng_socket s;
+	void *rbuf = NULL;
+	size_t rlen = 0;
+	Rpc__Reply *r = NULL;
+
+	snprintf(url, sizeof(url), "ipc://%s", sock);
+	assert_int_equal(nng_req0_open(&s), 0);
+	nng_socket_set_ms(s, NNG_OPT_RECVTIMEO, ms);
+	nng_socket_set_ms(s, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
+	assert_int_equal(nng_dial(s, url, NULL, 0), 0);
+	if (nng_send(s, (void *)buf, len, 0) == 0 && nng_recv(s, &rbuf, &rlen, NNG_FLAG_ALLOC) == 0) {
+		r = rpc__reply__unpack(NULL, rlen, rbuf);
+		assert_non_null(r);
+		nng_free(rbuf, rlen);
+	}
+	nng_close(s);
+	return r;
+}
+
+static size_t pack_call(const char *method, const char *token, uint8_t **out)
+{
+	Rpc__Call call = RPC__CALL__INIT;
+	size_t n;
+
+	call.protocol = 1;
+	call.method = (char *)method;
+	call.token = (char *)token;
+	call.request_id = 77;
+	n = rpc__call__get_packed_size(&call);
+	*out = malloc(n);
+	rpc__call__pack(&call, *out);
+	return n;
+}
+
+static void assert_still_serving(ec_client *c)
+{
+	Executor__VersionRequest vr = EXECUTOR__VERSION_REQUEST__INIT;
+	Executor__VersionReply *v;
+	rpc_error e;
+
+	assert_int_equal(ec_version(c, &vr, &v, T_MS, &e), RPC__STATUS__OK);
+	assert_int_equal(v->protocol, 1);
+	ec_free(v);
+}
+
+static void test_bad_input(void **state)
+{
+	ra_config rec;
+	uint8_t junk[512], *buf;
+	Rpc__Reply *r;
+	size_t n;
+
+	(void)state;
+	ec_client *c = spawn("badinput", &rec);
+	/* random bytes: an error reply, never a crash */
+	for (int i = 0; i < 20; i++) {
+		for (size_t j = 0; j < sizeof(junk); j++)
+			junk[j] = (uint8_t)rand();
+		r = raw_call(rec.addr_name, junk, (size_t)(rand() % (int)sizeof(junk)) + 1, T_MS);
+		assert_non_null(r);
+		assert_int_not_equal(r->status, RPC__STATUS__OK);
+		rpc__reply__free_unpacked(r, NULL);
+	}
+	assert_still_serving(c);
+	/* a truncated envelope */
+	n = pack_call("Version", rec.token, &buf);
+	r = raw_call(rec.addr_name, buf, n / 2, T_MS);
+	assert_non_null(r);
+	assert_int_not_equal(r->status, RPC__STATUS__OK);
+	rpc__reply__free_unpacked(r, NULL);
+	free(buf);
+	/* an unknown method */
+	n = pack_call("Teleport", rec.token, &buf);
+	r = raw_call(rec.addr_name, buf, n, T_MS);
+	assert_non_null(r);
+	assert_int_equal(r->status, RPC__STATUS__UNIMPLEMENTED);
+	assert_non_null(strstr(r->message, "Teleport"));
+	assert_int_equal(r->request_id, 77);
+	rpc__reply__free_unpacked(r, NULL);
+	free(buf);
+	/* a wrong token */
+	n = pack_call("Version", "not-the-token", &buf);
+	r = raw_call(rec.addr_name, buf, n, T_MS);
+	assert_non_null(r);
+	assert_int_equal(r->status, RPC__STATUS__UNAUTHENTICATED);
+	rpc__reply__free_unpacked(r, NULL);
+	free(buf);
+	/* over the size cap: dropped */
+	size_t big = RPC_RECV_MAX_DEFAULT + 4096;
+	uint8_t *huge = calloc(1, big);
+	r = raw_call(rec.addr_name, huge, big, 1000);
+	assert_null(r);
+	free(huge);
+	/* and correct calls still work, on the old connection and a new one */
+	assert_still_serving(c);
+	ec_client *c2 = reattach_from_record_copy(&rec);
+	assert_still_serving(c2);
+	ec_close(c2);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
+/* A client that dies between connect() and the SP handshake must not leave
+ * the executor unreachable (nng 1.5's ipc listener stops accepting then; the
+ * executor notices and reopens it). */
+static void test_client_dying_mid_handshake(void **state)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	ra_config rec;
+
+	(void)state;
+	ec_client *c = spawn("midhandshake", &rec);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", rec.addr_name);
+	for (int i = 0; i < 3; i++) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+		close(fd);
+	}
+	ec_client *c2 = reattach_from_record_copy(&rec);
+	assert_still_serving(c2);
+	ec_close(c2);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
+static void test_many_calls_stay_flat(void **state)
+{
+	Executor__VersionRequest vr = EXECUTOR__VERSION_REQUEST__INIT;
+	Executor__StatsRequest sr = EXECUTOR__STATS_REQUEST__INIT;
+	unsigned fds0, fds1;
+	unsigned long long rss0, rss1, priv0, priv1;
+	ra_config rec;
+	rpc_error e;
+
+	(void)state;
+	/* under AddressSanitizer, freed memory is held back (quarantined) and
+	 * would look like growth */
+	char asan[512];
+	snprintf(asan, sizeof(asan), "%s:quarantine_size_mb=0:thread_local_quarantine_size_kb=0",
+		getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+	setenv("ASAN_OPTIONS", asan, 1);
+	ec_client *c = spawn("flat", &rec);
+	launch_sh(c, "while :; do sleep 1; done", NULL);
+	for (int i = 0; i < 1000; i++) {
+		Executor__VersionReply *v;
+		assert_int_equal(ec_version(c, &vr, &v, T_MS, &e), RPC__STATUS__OK);
+		ec_free(v);
+	}
+	assert_int_equal(proc_fd_count(rec.pid, &fds0), 0);
+	assert_int_equal(proc_rss_bytes(rec.pid, &rss0, &priv0), 0);
+	for (int i = 0; i < 10000; i++) {
+		if (i % 10 == 0) {
+			Executor__StatsReply *s;
+			assert_int_equal(ec_stats(c, &sr, &s, T_MS, &e), RPC__STATUS__OK);
+			ec_free(s);
+		} else {
+			Executor__VersionReply *v;
+			assert_int_equal(ec_version(c, &vr, &v, T_MS, &e), RPC__STATUS__OK);
+			ec_free(v);
+		}
+	}
+	assert_int_equal(proc_fd_count(rec.pid, &fds1), 0);
+	assert_int_equal(proc_rss_bytes(rec.pid, &rss1, &priv1), 0);
+	print_message("executor fds %u -> %u, rss %llu -> %llu KiB\n", fds0, fds1, rss0 >> 10, rss1 >> 10);
+	assert_int_equal(fds0, fds1);
+	/* nothing kept per call: allow allocator noise, not growth with calls */
+	assert_true(rss1 <= rss0 + (512u << 10));
+	shutdown_task(c, 1000);
+	Executor__WaitReply *w;
+	wait_result(c, 0, &w);
+	ec_free(w);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
+static int cmp_index(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+static void test_log_rotation(void **state)
+{
+	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
+	Executor__WaitReply *w;
+	const int lines = 660000; /* 80 bytes each: 50 MiB */
+	char script[512], path[4200];
+	int idx[64], n = 0;
+
+	(void)state;
+	lc.max_files = 3;
+	lc.max_file_size = 1u << 20;
+	ec_client *c = spawn("rotate", NULL);
+	snprintf(script, sizeof(script),
+		"seq -f 'line %%010g -abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789' 1 %d", lines);
+	launch_sh(c, script, &lc);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 0);
+	ec_free(w);
+	exit_executor(c);
+
+	/* exactly the newest three files remain */
+	snprintf(path, sizeof(path), "%s/logs", th_tmpdir("rotate"));
+	DIR *d = opendir(path);
+	struct dirent *de;
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "task.stdout.", 12) == 0 && n < 64)
+			idx[n++] = atoi(de->d_name + 12);
+	closedir(d);
+	qsort(idx, (size_t)n, sizeof(int), cmp_index);
+	assert_int_equal(n, 3);
+	assert_int_equal(idx[1], idx[0] + 1);
+	assert_int_equal(idx[2], idx[0] + 2);
+	assert_true(idx[2] >= 49);
+	/* whole lines only, consecutive across files, ending with the last */
+	long expect = -1;
+	for (int i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/logs/task.stdout.%d", th_tmpdir("rotate"), idx[i]);
+		char *text = th_read(path);
+		size_t len = strlen(text);
+		assert_true(len <= (1u << 20));
+		assert_true(len > 0 && len % 80 == 0);
+		for (size_t off = 0; off < len; off += 80) {
+			long num;
+			assert_int_equal(text[off + 79], '\n');
+			assert_int_equal(sscanf(text + off, "line %ld ", &num), 1);
+			if (expect >= 0)
+				assert_int_equal(num, expect);
+			expect = num + 1;
+		}
+		free(text);
+	}
+	assert_int_equal(expect, lines + 1);
+}
+
+static void test_lifecycle_errors(void **state)
+{
+	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
+	Executor__LaunchReply *lrep = NULL;
+	Executor__ExitRequest er = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *erep = NULL;
+	Executor__SignalRequest sr = EXECUTOR__SIGNAL_REQUEST__INIT;
+	Executor__SignalReply *srep = NULL;
+	Executor__WaitReply *w;
+	char ready[4096], script[8192];
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("lifecycle", NULL);
+	/* Wait before Launch */
+	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
+	assert_int_equal(ec_wait(c, &wr, &w, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	/* a command that does not exist */
+	lr.cmd = "/nonexistent/program";
+	assert_int_equal(ec_launch(c, &lr, &lrep, T_MS, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "/nonexistent/program"));
+	/* an unknown user */
+	lr.cmd = "/bin/true";
+	lr.user = "no-such-user-rktd";
+	assert_int_equal(ec_launch(c, &lr, &lrep, T_MS, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "no-such-user-rktd"));
+	/* a real task; a second Launch is refused */
+	snprintf(ready, sizeof(ready), "%s/ready", th_tmpdir("lifecycle"));
+	snprintf(script, sizeof(script),
+		"trap 'echo usr1; exit 12' USR1; echo up > %s; while :; do sleep 0.05; done", ready);
+	launch_sh(c, script, NULL);
+	assert_true(th_eventually(file_nonempty, ready, T_MS));
+	lr.user = "";
+	assert_int_equal(ec_launch(c, &lr, &lrep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	/* a Wait with a timeout returns, still running */
+	Executor__ExitResult *r = wait_result(c, 100, &w);
+	assert_false(r->exited);
+	ec_free(w);
+	/* Exit is refused while the task runs */
+	assert_int_equal(ec_exit(c, &er, &erep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	/* an invalid signal, then a real one */
+	sr.signal = 0;
+	assert_int_equal(ec_signal(c, &sr, &srep, T_MS, &e), RPC__STATUS__INVALID_ARGUMENT);
+	sr.signal = SIGUSR1;
+	assert_int_equal(ec_signal(c, &sr, &srep, T_MS, &e), RPC__STATUS__OK);
+	ec_free(srep);
+	r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 12);
+	ec_free(w);
+	/* Signal after exit */
+	assert_int_equal(ec_signal(c, &sr, &srep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	exit_executor(c);
+}
+
+static void test_refuses_without_cookie(void **state)
+{
+	int out[2];
+	char buf[512] = {0};
+	int status;
+
+	(void)state;
+	assert_int_equal(pipe(out), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		unsetenv("RKT_EXECUTOR_PLUGIN_COOKIE");
+		dup2(out[1], 2);
+		execl(executor_bin(), "rkt-executor", "--task-dir", th_tmpdir("nocookie"), (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	assert_true(read(out[0], buf, sizeof(buf) - 1) > 0);
+	close(out[0]);
+	waitpid(pid, &status, 0);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 1);
+	assert_non_null(strstr(buf, "plugin"));
+}
+
+static void test_idle_timeout(void **state)
+{
+	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir("idle"),
+		.idle_timeout_ms = 200};
+	Executor__WaitReply *w;
+	ec_client *c;
+	ra_config rec;
+	char err[512];
+
+	(void)state;
+	if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
+		fail_msg("spawn: %s", err);
+	launch_sh(c, "exit 0", NULL);
+	wait_result(c, 0, &w);
+	ec_free(w);
+	ec_close(c);
+	for (int i = 0; i < 500 && proc_matches(rec.pid, rec.pid_start_time); i++)
+		usleep(10000);
+	assert_false(proc_matches(rec.pid, rec.pid_start_time));
+	ra_config_free(&rec);
+}
+
+static int teardown_all(void **state)
+{
+	(void)state;
+	th_cleanup();
+	return 0;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_exit_code_and_logs),
+		cmocka_unit_test(test_killed_by_signal),
+		cmocka_unit_test(test_shutdown_trapped_term),
+		cmocka_unit_test(test_shutdown_ignored_term_kills_tree),
+		cmocka_unit_test(test_crash_and_reattach_while_running),
+		cmocka_unit_test(test_crash_task_exits_while_nobody_listens),
+		cmocka_unit_test(test_executor_killed_after_exit_keeps_record),
+		cmocka_unit_test(test_pid_reuse_refused),
+		cmocka_unit_test(test_wait_does_not_block_other_calls),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_client_dying_mid_handshake),
+		cmocka_unit_test(test_many_calls_stay_flat),
+		cmocka_unit_test(test_log_rotation),
+		cmocka_unit_test(test_lifecycle_errors),
+		cmocka_unit_test(test_refuses_without_cookie),
+		cmocka_unit_test(test_idle_timeout),
+	};
+	signal(SIGPIPE, SIG_IGN);
+	if (getenv("TEST_FILTER") != NULL)
+		cmocka_set_test_filter(getenv("TEST_FILTER"));
+	return cmocka_run_group_tests_name("executor", tests, NULL, teardown_all);
+}
