@@ -284,6 +284,33 @@ static void shut(executor *ex)
 	}
 }
 
+/* Everything the executor holds, so that leak checkers see only real leaks. */
+static void ex_free(executor *ex)
+{
+	logrot_close(ex->out_log);
+	logrot_close(ex->err_log);
+	if (ex->out_fd >= 0)
+		close(ex->out_fd);
+	if (ex->err_fd >= 0)
+		close(ex->err_fd);
+	for (size_t i = 0; i < ex->nargs; i++)
+		free(ex->args[i]);
+	free(ex->args);
+	free(ex->cmd);
+	free(ex->cwd);
+	free(ex->user);
+	free(ex->log_dir);
+	free(ex->log_prefix);
+	free(ex->waits);
+	free(ex->prev);
+	free(ex->task_dir);
+	free(ex->socket_path);
+	free(ex->exit_path);
+	if (ex->wake_fd >= 0)
+		close(ex->wake_fd);
+	pthread_mutex_destroy(&ex->mu);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -418,6 +445,8 @@ int main(int argc, char **argv)
 
 	main_loop(&ex, sfd);
 	shut(&ex);
+	ex_free(&ex);
+	close(sfd);
 	log_info("exiting");
 	return 0;
 }

@@ -23,7 +23,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 root=$work/rootfs
 
-mkdir -p "$root"/{bin,etc,root,home/user,tmp,dev,proc,sys,data}
+mkdir -p "$root"/{bin,etc,root,home/user,tmp,dev,proc,sys}
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 cp "$busybox" "$root/bin/busybox"
@@ -62,7 +62,6 @@ cat >"$work/manifest" <<'MANIFEST'
 		"user": "0",
 		"group": "0",
 		"environment": [{"name": "PATH", "value": "/bin"}],
-		"mountPoints": [{"name": "data", "path": "/data"}],
 		"ports": [
 			{"name": "http", "protocol": "tcp", "port": 8080},
 			{"name": "dns", "protocol": "udp", "port": 53}

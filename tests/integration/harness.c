@@ -60,6 +60,32 @@ void th_cleanup(void)
 		nftw(th_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+static int th_reports;
+
+static int scan_log(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	const char *name = path + ftw->base;
+	char *text;
+
+	(void)st;
+	if (flag != FTW_F || strcmp(name, "executor.log") != 0 || (text = th_read(path)) == NULL)
+		return 0;
+	if (strstr(text, "Sanitizer") != NULL || strstr(text, "runtime error:") != NULL) {
+		fprintf(stderr, "sanitizer report in %s:\n%s\n", path, text);
+		th_reports++;
+	}
+	free(text);
+	return 0;
+}
+
+int th_sanitizer_reports(void)
+{
+	th_reports = 0;
+	if (th_root[0] != '\0')
+		nftw(th_root, scan_log, 16, FTW_PHYS);
+	return th_reports;
+}
+
 bool th_eventually(bool (*cond)(void *), void *arg, int ms)
 {
 	for (int i = 0; i <= ms / 10; i++) {

@@ -12,6 +12,10 @@ const char *th_build_path(const char *rel);
 /* A fresh directory under a per-run temp root, removed by th_cleanup. */
 const char *th_tmpdir(const char *name);
 void th_cleanup(void);
+/* Prints every AddressSanitizer, UBSan or LeakSanitizer report found in the
+ * executor.log files under the temp root (the executors are detached, so
+ * their reports land there). Returns how many files had one. */
+int th_sanitizer_reports(void);
 /* Polls cond(arg) every 10 ms for up to ms; true when it became true. */
 bool th_eventually(bool (*cond)(void *), void *arg, int ms);
 /* True when pid exists and is not a zombie. */

@@ -230,15 +230,13 @@ static const cJSON *find_named(const cJSON *array, const char *key, const char *
 }
 
 /* fly's evaluateMounts: the app's mounts and the image's mount points, each backed
- * by the pod volume of the same name. An image mount point with no volume is an
- * error under real fly; the simulator only creates its directory, unless
- * RKT_SIM_STRICT_MOUNTPOINTS=1. */
+ * by the pod volume of the same name. As under real fly, an image mount point with
+ * no volume of its name fails the run ("missing volume for mountpoint"). */
 static bool mount_volumes(const struct pod *p, const struct app *a, char *err, size_t errsize)
 {
 	const cJSON *mounts = cJSON_GetObjectItemCaseSensitive(a->ra, "mounts");
 	const cJSON *mps = cJSON_GetObjectItemCaseSensitive(a->app, "mountPoints");
 	const cJSON *vols = cJSON_GetObjectItemCaseSensitive(p->manifest, "volumes");
-	const char *strict = getenv("RKT_SIM_STRICT_MOUNTPOINTS");
 	struct {
 		const char *volume, *path;
 		const cJSON *mp; /* the image mount point of that name, if any */
@@ -281,11 +279,6 @@ static bool mount_volumes(const struct pod *p, const struct app *a, char *err, s
 	}
 	for (int i = 0; i < n; i++) {
 		const cJSON *v = find_named(vols, "name", list[i].volume);
-		if (!v && list[i].mp && !(strict && strcmp(strict, "1") == 0)) {
-			snprintf(path, sizeof path, "%s%s", a->rootfs, list[i].path);
-			mkdir_p(path, 0755);
-			continue;
-		}
 		if (!v) {
 			snprintf(err, errsize, "can't evaluate mounts: missing volume for %s %s",
 				 list[i].mp ? "mountpoint" : "mount", q(list[i].volume, qb, sizeof qb));
