@@ -265,12 +265,14 @@ int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char
 	}
 
 	/* Double fork: the executor is reparented at once, so it is never our
-	 * zombie, and its own session keeps our signals away from it. Only
-	 * async-signal-safe calls below until exec. */
+	 * zombie, and its own session (it calls setsid) keeps our signals away
+	 * from it. Only async-signal-safe calls below until exec. */
 	mid = fork();
 	if (mid == 0) {
 		pid_t ex;
-		setsid();
+		/* a group of its own keeps our group's signals away until the
+		 * executor's own setsid (a second setsid here costs milliseconds) */
+		setpgid(0, 0);
 		ex = fork();
 		if (ex == 0) {
 			if (dup2(tok_pipe[0], 0) < 0 || dup2(hs_pipe[1], 1) < 0 || dup2(logfd, 2) < 0)

@@ -65,6 +65,9 @@ typedef struct executor {
 	int64_t exited_mono_ms;
 	bool record_written;       /* the exit record is on disk */
 	int record_error;          /* -errno of the last failed attempt */
+	int64_t record_retry_at_ms;/* when to try writing it again */
+	int64_t log_retry_at_ms;   /* when to retry a failed log write */
+	bool terminating;          /* SIGTERM: leave even with the record unwritten */
 	/* shutdown */
 	int64_t kill_at_ms;        /* monotonic time to SIGKILL the tree; 0: none */
 	bool exit_requested;

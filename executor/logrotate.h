@@ -13,7 +13,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define LOGROT_BUF 32768 /* read buffer: the longest line kept whole in memory */
+#define LOGROT_BUF 16384 /* read buffer: the longest line kept whole in memory */
 
 typedef struct logrot logrot;
 

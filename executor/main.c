@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -67,26 +68,28 @@ static void usage(FILE *f)
 		"                        and reopen the socket when not (default 2000; 0: never)\n");
 }
 
-/* Reads the token line from stdin, then points stdin at /dev/null. */
+/* Reads the token line from stdin (a pipe the spawner wrote and closed),
+ * then points stdin at /dev/null. */
 static int read_token(char *tok, size_t len)
 {
 	size_t used = 0;
 	int fd;
 
-	while (used + 1 < len) {
-		ssize_t n = read(0, tok + used, 1);
+	while (used + 1 < len && memchr(tok, '\n', used) == NULL) {
+		ssize_t n = read(0, tok + used, len - used - 1);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0 || tok[used] == '\n')
+		if (n <= 0)
 			break;
-		used++;
+		used += (size_t)n;
 	}
 	tok[used] = '\0';
+	tok[strcspn(tok, "\r\n")] = '\0';
 	if ((fd = open("/dev/null", O_RDWR | O_CLOEXEC)) >= 0) {
 		dup2(fd, 0);
 		close(fd);
 	}
-	return used > 0 ? 0 : -1;
+	return tok[0] != '\0' ? 0 : -1;
 }
 
 /* setsid, ignored SIGHUP/SIGPIPE, subreaper, no inherited fds, low OOM
@@ -115,6 +118,18 @@ static int64_t min_deadline(int64_t a, int64_t b)
 	return a == 0 ? b : b == 0 ? a : (a < b ? a : b);
 }
 
+/* When the idle timeout ends the executor (0: never). An unwritten exit
+ * record holds it, so that a result is not lost because the disk was full,
+ * unless it was told to terminate. Called with mu held. */
+static int64_t idle_deadline(const executor *ex)
+{
+	if (ex->state == EX_RUNNING || ex->idle_timeout_ms <= 0)
+		return 0;
+	if (ex->state == EX_EXITED && !ex->record_written && !ex->terminating)
+		return 0;
+	return (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) + ex->idle_timeout_ms;
+}
+
 /* Next moment the loop must act, as a poll timeout in ms (-1: none). Also
  * applies new log limits. Takes mu. */
 static int next_timeout(executor *ex, bool *quit)
@@ -128,18 +143,15 @@ static int next_timeout(executor *ex, bool *quit)
 	for (size_t i = 0; i < ex->nwaits; i++)
 		if (ex->waits[i].deadline_ms != 0)
 			at = min_deadline(at, ex->waits[i].deadline_ms);
-	if (ex->kill_at_ms != 0)
-		at = min_deadline(at, ex->kill_at_ms);
+	at = min_deadline(at, ex->kill_at_ms);
 	if (ex->state == EX_EXITED && !ex->record_written)
-		at = min_deadline(at, now + RECORD_RETRY_MS);
-	if (ex->state != EX_RUNNING && ex->idle_timeout_ms > 0)
-		at = min_deadline(at, (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) +
-			ex->idle_timeout_ms);
+		at = min_deadline(at, ex->record_retry_at_ms);
+	at = min_deadline(at, idle_deadline(ex));
 	if (ex->out_log != NULL) {
 		logrot_set_limits(ex->out_log, ex->log_max_files, ex->log_max_size);
 		logrot_set_limits(ex->err_log, ex->log_max_files, ex->log_max_size);
 		if (logrot_stalled(ex->out_log) || logrot_stalled(ex->err_log))
-			at = min_deadline(at, now + LOG_RETRY_MS);
+			at = min_deadline(at, ex->log_retry_at_ms);
 	}
 	pthread_mutex_unlock(&ex->mu);
 	if (at == 0)
@@ -150,20 +162,21 @@ static int next_timeout(executor *ex, bool *quit)
 /* Acts on timers that are due. Returns true when the idle timeout ended us. */
 static bool run_timers(executor *ex)
 {
-	int64_t now = ex_now_mono_ms();
-	bool kill_now, retry, idle;
+	int64_t now = ex_now_mono_ms(), idle_at;
+	bool kill_now, retry;
 
 	pthread_mutex_lock(&ex->mu);
 	kill_now = ex->kill_at_ms != 0 && now >= ex->kill_at_ms;
 	if (kill_now)
 		ex->kill_at_ms = 0;
 	ex_answer_waits(ex, false);
-	retry = ex->state == EX_EXITED && !ex->record_written;
-	idle = ex->state != EX_RUNNING && ex->idle_timeout_ms > 0 &&
-		now >= (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) + ex->idle_timeout_ms;
+	retry = ex->state == EX_EXITED && !ex->record_written && now >= ex->record_retry_at_ms;
+	if (retry)
+		ex->record_retry_at_ms = now + RECORD_RETRY_MS;
+	idle_at = idle_deadline(ex);
 	pthread_mutex_unlock(&ex->mu);
 	if (ex->listener_check_ms > 0 && now >= ex->listener_checked_ms + ex->listener_check_ms) {
-		rpc_server_check_listener(ex->srv, 1000);
+		rpc_server_check_listener(ex->srv, 2000);
 		ex->listener_checked_ms = ex_now_mono_ms();
 	}
 	if (kill_now) {
@@ -172,13 +185,13 @@ static bool run_timers(executor *ex)
 	}
 	if (retry)
 		ex_retry_record(ex);
-	if (ex->out_log != NULL) {
-		if (logrot_stalled(ex->out_log))
-			logrot_retry(ex->out_log);
-		if (logrot_stalled(ex->err_log))
-			logrot_retry(ex->err_log);
+	if (ex->out_log != NULL && now >= ex->log_retry_at_ms &&
+	    (logrot_stalled(ex->out_log) || logrot_stalled(ex->err_log))) {
+		ex->log_retry_at_ms = now + LOG_RETRY_MS;
+		logrot_retry(ex->out_log);
+		logrot_retry(ex->err_log);
 	}
-	return idle && !retry;
+	return idle_at != 0 && now >= idle_at;
 }
 
 static void reap(executor *ex)
@@ -207,6 +220,7 @@ static void on_terminate(executor *ex)
 			ex->kill_at_ms = ex_now_mono_ms() + ex->kill_timeout_ms;
 	}
 	ex->idle_timeout_ms = 1; /* leave as soon as nothing runs */
+	ex->terminating = true;
 	pthread_mutex_unlock(&ex->mu);
 }
 
@@ -328,6 +342,9 @@ int main(int argc, char **argv)
 	int c, rc, sfd;
 
 	log_init("rkt-executor", LOG_LVL_INFO);
+	/* one malloc arena: the executor's threads allocate little, and each
+	 * arena costs private memory */
+	mallopt(M_ARENA_MAX, 1);
 	ex.idle_timeout_ms = EX_DEFAULT_IDLE_TIMEOUT_MS;
 	ex.listener_check_ms = EX_DEFAULT_LISTENER_CHECK_MS;
 	executor__launch_reply__init(&ex.launched);
@@ -444,9 +461,13 @@ int main(int argc, char **argv)
 	ex.listener_checked_ms = ex_now_mono_ms();
 
 	main_loop(&ex, sfd);
+	if (ex.state == EX_EXITED && !ex.record_written)
+		log_error("leaving with the exit record unwritten (%s): the task (pid %d) ended with code %d, "
+			"signal %d", strerror(-ex.record_error), (int)ex.child, ex.exit_code, ex.exit_signal);
 	shut(&ex);
 	ex_free(&ex);
 	close(sfd);
+	nng_fini(); /* nng's own threads and descriptors */
 	log_info("exiting");
 	return 0;
 }

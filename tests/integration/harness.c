@@ -60,6 +60,56 @@ void th_cleanup(void)
 		nftw(th_root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+#include <signal.h>
+
+#define TH_MAX_TRACKED 256
+
+static struct {
+	pid_t pid;
+	unsigned long long start;
+} th_tracked[TH_MAX_TRACKED];
+static int th_ntracked;
+
+void th_track(pid_t pid, unsigned long long start_time)
+{
+	if (th_ntracked < TH_MAX_TRACKED) {
+		th_tracked[th_ntracked].pid = pid;
+		th_tracked[th_ntracked].start = start_time;
+		th_ntracked++;
+	}
+}
+
+static bool tracked_alive(int i)
+{
+	struct proc_stat st;
+	return proc_stat_read(th_tracked[i].pid, &st) == 0 && st.state != 'Z' &&
+		st.start_time == th_tracked[i].start;
+}
+
+int th_stop_executors(void)
+{
+	int left = 0;
+
+	for (int i = 0; i < th_ntracked; i++)
+		if (tracked_alive(i)) {
+			left++;
+			proc_signal_if_matches(th_tracked[i].pid, th_tracked[i].start, SIGTERM);
+		}
+	for (int t = 0; t < 1000 && left > 0; t++) {
+		bool any = false;
+		for (int i = 0; i < th_ntracked && !any; i++)
+			any = tracked_alive(i);
+		if (!any)
+			break;
+		usleep(10000);
+	}
+	for (int i = 0; i < th_ntracked; i++)
+		if (tracked_alive(i))
+			proc_signal_if_matches(th_tracked[i].pid, th_tracked[i].start, SIGKILL);
+	th_ntracked = 0;
+	return left;
+}
+
 static int th_reports;
 
 static int scan_log(const char *path, const struct stat *st, int flag, struct FTW *ftw)

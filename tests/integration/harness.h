@@ -12,6 +12,13 @@ const char *th_build_path(const char *rel);
 /* A fresh directory under a per-run temp root, removed by th_cleanup. */
 const char *th_tmpdir(const char *name);
 void th_cleanup(void);
+/* Remembers an executor the tests started (pid and start time), so that
+ * th_stop_executors can end what a failed test left behind. */
+void th_track(pid_t pid, unsigned long long start_time);
+/* SIGTERMs every tracked executor still running (each stops its task with
+ * its kill timeout and leaves), then SIGKILLs what is left after 10 s.
+ * Returns how many were still running. */
+int th_stop_executors(void);
 /* Prints every AddressSanitizer, UBSan or LeakSanitizer report found in the
  * executor.log files under the temp root (the executors are detached, so
  * their reports land there). Returns how many files had one. */
