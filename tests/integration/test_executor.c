@@ -735,8 +735,10 @@ static void test_unwritable_exit_record(void **state)
 	Executor__WaitReply *w;
 	ra_config rec;
 
+	/* the idle time also counts from start-up until Launch: long enough for
+	 * a slow (valgrind) start */
 	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir("norecord"),
-		.idle_timeout_ms = 100};
+		.idle_timeout_ms = 2000};
 	ec_client *c;
 	char err[512];
 
@@ -753,7 +755,8 @@ static void test_unwritable_exit_record(void **state)
 	Executor__ExitResult *r = wait_result(c, 0, &w);
 	assert_int_equal(r->exit_code, 6);
 	ec_free(w);
-	/* with its idle timeout long past, it must idle, not spin */
+	/* with its idle timeout past, it must idle, not spin */
+	usleep(2200000);
 	assert_int_equal(proc_stat_read(rec.pid, &a), 0);
 	usleep(1500000);
 	assert_int_equal(proc_stat_read(rec.pid, &b), 0);
