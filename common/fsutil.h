@@ -19,6 +19,9 @@ int fs_read_all(const char *path, size_t max, char **out, size_t *len);
  * left as it is. Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, mode_t mode);
 
+/* rm -rf path, not following symlinks. 0 or -errno of the first failure. */
+int fs_remove_tree(const char *path);
+
 /* Writes all of buf to fd, retrying on EINTR and short writes. 0 or -errno. */
 int fs_write_full(int fd, const void *buf, size_t len);
 

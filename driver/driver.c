@@ -307,8 +307,10 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 
 	memset(net, 0, sizeof(*net));
 	*out = NULL;
+	/* a refused start leaves nothing behind: a dir made here goes again */
+	bool made_dir = access(task_dir, F_OK) != 0;
 	if (make_dirs(task_dir, alloc, local, secrets, logs, err) != 0)
-		return -1;
+		goto out;
 	if (rd_taskenv_build(t, NULL, &env, err) != 0)
 		goto out;
 	rd_host_dirs dirs = {.shared_alloc_dir = alloc, .local_dir = local, .secrets_dir = secrets};
@@ -413,7 +415,12 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 	if (write_handle(h, err) != 0) {
 		/* a task nobody could find again must not run */
 		rpc_error ke;
+		rd_exit ex = {0};
+		char *werr = NULL;
 		shutdown_executor_task(h, 0, &ke);
+		rd_wait(h, 5000, &ex, &werr);
+		free(werr);
+		rd_exit_free(&ex);
 		goto out;
 	}
 
@@ -437,7 +444,7 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 					log_error("%s", kerr);
 					free(kerr);
 				}
-				rd_wait(h, 5000, &ex, &kerr);
+				rd_wait(h, h->rec.kill_timeout_ns / 1000000 + 5000, &ex, &kerr);
 				free(kerr);
 				rd_exit_free(&ex);
 				goto out;
@@ -449,6 +456,11 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 	rc = 0;
 out:
 	rd_handle_free(h);
+	if (rc != 0 && made_dir) {
+		int rrc = fs_remove_tree(task_dir);
+		if (rrc != 0)
+			log_warn("cannot remove %s after the failed start: %s", task_dir, strerror(-rrc));
+	}
 	ec_close(ec);
 	ra_config_free(&rec);
 	rd_cmd_result_free(&res);

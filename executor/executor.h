@@ -71,6 +71,7 @@ typedef struct executor {
 	/* shutdown */
 	int64_t kill_at_ms;        /* monotonic time to SIGKILL the tree; 0: none */
 	bool exit_requested;
+	bool exit_forced;          /* Exit(force): leave the task running */
 	/* waits */
 	struct ex_wait *waits;
 	size_t nwaits, capwaits;

@@ -284,6 +284,19 @@ static void main_loop(executor *ex, int sfd)
 	}
 }
 
+static void end_leftovers(executor *ex)
+{
+	ex_kill_tree(ex);
+	/* reap them (we are their subreaper), briefly: init may not */
+	for (int i = 0; i < 100; i++) {
+		pid_t pid = waitpid(-1, NULL, WNOHANG);
+		if (pid < 0)
+			break;
+		if (pid == 0)
+			usleep(1000);
+	}
+}
+
 static void shut(executor *ex)
 {
 	pthread_mutex_lock(&ex->mu);
@@ -461,6 +474,11 @@ int main(int argc, char **argv)
 	ex.listener_checked_ms = ex_now_mono_ms();
 
 	main_loop(&ex, sfd);
+	/* what is left of the task's tree (children that outlived it, or that
+	 * a Shutdown's grace period had not reached yet) ends with the executor,
+	 * unless an Exit(force) asked to leave a running task alone */
+	if (!ex.exit_forced)
+		end_leftovers(&ex);
 	if (ex.state == EX_EXITED && !ex.record_written)
 		log_error("leaving with the exit record unwritten (%s): the task (pid %d) ended with code %d, "
 			"signal %d", strerror(-ex.record_error), (int)ex.child, ex.exit_code, ex.exit_signal);

@@ -379,6 +379,7 @@ static void h_exit(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 			"the task (pid %d) is still running; stop it first or force the exit", (int)ex->child);
 	} else {
 		ex->exit_requested = true;
+		ex->exit_forced = req->force;
 		rpc_reply(call, &r.base);
 	}
 	pthread_mutex_unlock(&ex->mu);

@@ -277,6 +277,35 @@ static ec_client *reattach_from_record_copy(const ra_config *rec)
 	return c;
 }
 
+/* A task that leaves a child behind (in a session of its own) and exits:
+ * Exit ends that child too, as Nomad's executor did by destroying the task's
+ * cgroup. Once, the child outlived the executor, reparented to init. */
+static void test_exit_ends_leftover_children(void **state)
+{
+	char pidfile[1024], script[8192];
+	Executor__WaitReply *w;
+
+	(void)state;
+	ec_client *c = spawn("leftover", NULL);
+	snprintf(pidfile, sizeof(pidfile), "%.900s/leftover.pid", th_tmpdir("leftover"));
+	snprintf(script, sizeof(script),
+		"setsid sh -c 'echo $$ > %s.tmp; mv %s.tmp %s; exec sleep 1000' & "
+		"while [ ! -s %s ]; do sleep 0.01; done; exit 0", pidfile, pidfile, pidfile, pidfile);
+	launch_sh(c, script, NULL);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 0);
+	ec_free(w);
+	char *text = th_read(pidfile);
+	assert_non_null(text);
+	pid_t left = (pid_t)atoi(text);
+	free(text);
+	assert_true(left > 0 && th_alive(left));
+	exit_executor(c);
+	for (int i = 0; i < 500 && th_alive(left); i++)
+		usleep(10000);
+	assert_false(th_alive(left));
+}
+
 static void test_crash_and_reattach_while_running(void **state)
 {
 	Executor__WaitReply *w;
@@ -840,6 +869,7 @@ int main(void)
 		cmocka_unit_test(test_killed_by_signal),
 		cmocka_unit_test(test_shutdown_trapped_term),
 		cmocka_unit_test(test_shutdown_ignored_term_kills_tree),
+		cmocka_unit_test(test_exit_ends_leftover_children),
 		cmocka_unit_test(test_crash_and_reattach_while_running),
 		cmocka_unit_test(test_crash_task_exits_while_nobody_listens),
 		cmocka_unit_test(test_executor_killed_after_exit_keeps_record),

@@ -114,8 +114,11 @@ run "$RKT" --dir="$T/other" --debug --insecure-options=image,ondisk list --no-le
 eq "--dir/--debug/--insecure-options accepted" "$rc" 0
 
 echo "# trust"
-run "$RKT" trust --skip-fingerprint-review=true --prefix=example.com/busybox --debug=false
+run "$RKT" trust --skip-fingerprint-review=true --prefix=coreos.com/etcd --debug=false
 eq "trust: plausible prefix, exit 0" "$rc" 0
+run "$RKT" trust --skip-fingerprint-review=true --prefix=example.com/invalid --debug=false
+eq "trust: a reserved name answers no discovery, exit 254" "$rc" 254
+has "trust: a reserved name, rkt's discovery error" "$err" "no pubkeys discovered"
 run "$RKT" trust --skip-fingerprint-review=true --prefix=nodots --debug=false
 eq "trust: implausible prefix, exit 254" "$rc" 254
 has "trust: implausible prefix, error on stderr" "$err" "trust: error determining key location"

@@ -1,5 +1,6 @@
 /* rktsim: `rkt trust --prefix=PREFIX`: no network here, so the key "discovery"
- * succeeds for plausible names and fails like rkt's for implausible ones. */
+ * succeeds for plausible names and fails like rkt's for implausible ones and
+ * for reserved names (example.com, *.invalid, …), which answer no discovery. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -46,6 +47,27 @@ static bool valid_acidentifier(const char *s)
 	return !need_alnum;
 }
 
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
+
+static bool reserved_host(const char *host)
+{
+	static const char *const names[] = { "example.com", "example.net", "example.org" };
+	static const char *const tlds[] = { ".example", ".invalid", ".localhost", ".test" };
+
+	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(host, names[i]) == 0 || (ends_with(host, names[i]) &&
+		    host[strlen(host) - strlen(names[i]) - 1] == '.'))
+			return true;
+	for (size_t i = 0; i < sizeof tlds / sizeof tlds[0]; i++)
+		if (ends_with(host, tlds[i]))
+			return true;
+	return false;
+}
+
 int cmd_trust(int argc, char **argv)
 {
 	struct trust_opts o = { 0 };
@@ -83,6 +105,14 @@ int cmd_trust(int argc, char **argv)
 		errorf("error determining key location: prefix meta discovery error: "
 		       "Get \"https://%s?ac-discovery=1\": dial tcp: lookup %s: no such host",
 		       o.prefix, host);
+		return EXIT_RKT;
+	}
+	/* Names reserved by RFC 2606/6761 answer no discovery anywhere: rkt's
+	 * meta discovery finds no key for them (Nomad's TestRktTrustPrefix uses
+	 * example.com/invalid for that). Every other plausible name "has" a key. */
+	if (reserved_host(host)) {
+		errorf("error determining key location: prefix meta discovery error: "
+		       "no pubkeys discovered for prefix %s", q(o.prefix, qb, sizeof qb));
 		return EXIT_RKT;
 	}
 	/* Record it where tests can see it: DIR/trustedkeys/prefix.d/<prefix>/. */
