@@ -15,6 +15,11 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
  * buffer. Returns 0 or -errno (-EFBIG when larger than max). */
 int fs_read_all(const char *path, size_t max, char **out, size_t *len);
 
+/* Reads a whole small file into buf (cap bytes, NUL-terminated), with no
+ * allocation. -EFBIG when it does not fit, so a truncated read is never
+ * taken for the whole file. 0 or -errno. */
+int fs_read_small(const char *path, char *buf, size_t cap, size_t *len);
+
 /* mkdir -p with mode for every directory it creates; an existing directory is
  * left as it is. Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, mode_t mode);

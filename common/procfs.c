@@ -1,5 +1,7 @@
 #include "procfs.h"
 
+#include "fsutil.h"
+
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -25,39 +27,6 @@
 static int gone(int e)
 {
 	return e == ENOENT ? -ESRCH : -e;
-}
-
-/* Reads a whole small file into buf (NUL-terminated). -EFBIG when it does not
- * fit, so a truncated read is never parsed as if it were complete. */
-static int read_small(const char *path, char *buf, size_t cap, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	size_t used = 0;
-
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		ssize_t n;
-		if (used + 1 >= cap) {
-			close(fd);
-			return -EFBIG;
-		}
-		n = read(fd, buf + used, cap - used - 1);
-		if (n < 0) {
-			int e = errno;
-			if (e == EINTR)
-				continue;
-			close(fd);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
-	close(fd);
-	buf[used] = '\0';
-	*len = used;
-	return 0;
 }
 
 /* Next space-separated token of [*p, end). */
@@ -173,7 +142,7 @@ int proc_stat_read(pid_t pid, struct proc_stat *out)
 	if (pid <= 0)
 		return -EINVAL;
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	rc = read_small(path, buf, sizeof(buf), &len);
+	rc = fs_read_small(path, buf, sizeof(buf), &len);
 	if (rc < 0)
 		return gone(-rc);
 	rc = proc_stat_parse(buf, len, out);
@@ -439,7 +408,7 @@ int proc_cgroup_stats(const char *cgroup_path, unsigned long long *memory_bytes,
 	if (memory_bytes != NULL) {
 		if (snprintf(path, sizeof(path), "%s%s/memory.current", root, cgroup_path) >= (int)sizeof(path))
 			return -ENAMETOOLONG;
-		rc = read_small(path, buf, sizeof(buf), &len);
+		rc = fs_read_small(path, buf, sizeof(buf), &len);
 		if (rc < 0)
 			return rc;
 		errno = 0;

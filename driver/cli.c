@@ -359,6 +359,28 @@ static rd_handle *open_task(struct cli *c, const char *given, char **id_out, int
 	return h;
 }
 
+/* Reads the saved handle of the task the user named, without contacting
+ * anything. Returns 0, or an exit code after printing why. *id is malloc'd. */
+static int load_record(struct cli *c, const char *given, char **id, ra_handle *rec)
+{
+	char *err = NULL, *handle, perr[512];
+	int rc = 0;
+
+	if ((*id = rd_state_find(c->state_dir, given, &err)) == NULL)
+		return fail_free(EXIT_FAIL, err);
+	if ((handle = rd_state_read_handle(c->state_dir, *id, &err)) == NULL) {
+		rc = fail_free(EXIT_FAIL, err);
+	} else if (ra_handle_from_string(handle, rec, perr, sizeof(perr)) != 0) {
+		rc = fail(EXIT_FAIL, "task %s: %s", *id, perr);
+	}
+	free(handle);
+	if (rc != 0) {
+		free(*id);
+		*id = NULL;
+	}
+	return rc;
+}
+
 static int one_id(int argc, char **argv, const char *help, const char **id, struct flag *flags)
 {
 	int rc = 0, i = parse_flags(argc, argv, flags, help, &rc);
@@ -501,25 +523,19 @@ static int cmd_logs(struct cli *c, int argc, char **argv)
 	int rc = one_id(argc, argv, "usage: rkt-driver logs [-f] [--stderr] ID\n\nPrints the task's "
 		"stdout (or stderr) from its oldest kept log file on;\n-f follows it until the task ends.\n",
 		&given, flags);
-	char *err = NULL, *id, *handle;
 	ra_handle rec = {0};
-	char perr[512], base[300];
+	char *id, base[300];
 	rd_follow f;
 
 	if (rc >= 0)
 		return rc;
-	if ((id = rd_state_find(c->state_dir, given, &err)) == NULL)
-		return fail_free(EXIT_FAIL, err);
-	handle = rd_state_read_handle(c->state_dir, id, &err);
+	if ((rc = load_record(c, given, &id, &rec)) != 0)
+		return rc;
 	free(id);
-	if (handle == NULL)
-		return fail_free(EXIT_FAIL, err);
-	if (ra_handle_from_string(handle, &rec, perr, sizeof(perr)) != 0 || rec.log_dir == NULL) {
-		free(handle);
+	if (rec.log_dir == NULL || rec.task_name == NULL) {
 		ra_handle_free(&rec);
-		return fail(EXIT_FAIL, "task %s: its handle names no log dir: %s", given, perr);
+		return fail(EXIT_FAIL, "task %s: its handle names no log dir (written by Nomad 0.8?)", given);
 	}
-	free(handle);
 	snprintf(base, sizeof(base), "%s.%s", rec.task_name, use_stderr ? "stderr" : "stdout");
 	rd_follow_init(&f, rec.log_dir, base);
 	rc = 0;
@@ -593,44 +609,33 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 	const char *given;
 	int rc = one_id(argc, argv, "usage: rkt-driver status ID\n\nPrints one task's state, pod, "
 		"pids and directories.\n", &given, NULL);
-	char *err = NULL, *id, *handle, perr[512], buf[64];
+	char *id, buf[64];
 	ra_handle rec = {0};
 	rd_exit ex;
 
 	if (rc >= 0)
 		return rc;
-	if ((id = rd_state_find(c->state_dir, given, &err)) == NULL)
-		return fail_free(EXIT_FAIL, err);
-	handle = rd_state_read_handle(c->state_dir, id, &err);
-	if (handle == NULL) {
-		free(id);
-		return fail_free(EXIT_FAIL, err);
-	}
-	if (ra_handle_from_string(handle, &rec, perr, sizeof(perr)) != 0) {
-		rc = fail(EXIT_FAIL, "task %s: %s", id, perr);
-	} else {
-		printf("id:            %s\n", id);
-		printf("task:          %s\n", rec.task_name ? rec.task_name : "");
-		printf("alloc:         %s\n", rec.alloc_id ? rec.alloc_id : "");
-		printf("state:         %s\n", task_state(&rec, buf, sizeof(buf)));
-		printf("pod:           %s\n", rec.uuid);
-		printf("rkt pid:       %d\n", rec.executor_pid);
-		printf("executor pid:  %d (%s)\n", rec.plugin.pid,
-			rd_executor_alive(&rec.plugin) ? "alive" : "gone");
-		printf("socket:        %s\n", rec.plugin.addr_name ? rec.plugin.addr_name : "");
-		printf("kill timeout:  %lld ms\n", rec.kill_timeout_ns / 1000000);
-		printf("task dir:      %s\n", rec.task_dir ? rec.task_dir : "");
-		printf("log dir:       %s\n", rec.log_dir ? rec.log_dir : "");
-		if (rd_read_exit_record(rec.task_dir, &ex) == 0) {
-			printf("exit:          ");
-			print_exit(stdout, &ex);
-		}
-		rc = 0;
+	if ((rc = load_record(c, given, &id, &rec)) != 0)
+	return rc;
+	printf("id:            %s\n", id);
+	printf("task:          %s\n", rec.task_name ? rec.task_name : "");
+	printf("alloc:         %s\n", rec.alloc_id ? rec.alloc_id : "");
+	printf("state:         %s\n", task_state(&rec, buf, sizeof(buf)));
+	printf("pod:           %s\n", rec.uuid);
+	printf("rkt pid:       %d\n", rec.executor_pid);
+	printf("executor pid:  %d (%s)\n", rec.plugin.pid,
+		rd_executor_alive(&rec.plugin) ? "alive" : "gone");
+	printf("socket:        %s\n", rec.plugin.addr_name ? rec.plugin.addr_name : "");
+	printf("kill timeout:  %lld ms\n", rec.kill_timeout_ns / 1000000);
+	printf("task dir:      %s\n", rec.task_dir ? rec.task_dir : "");
+	printf("log dir:       %s\n", rec.log_dir ? rec.log_dir : "");
+	if (rd_read_exit_record(rec.task_dir, &ex) == 0) {
+		printf("exit:          ");
+		print_exit(stdout, &ex);
 	}
 	ra_handle_free(&rec);
-	free(handle);
 	free(id);
-	return rc;
+	return 0;
 }
 
 static void fmt_time(int64_t unix_ns, char *buf, size_t len)

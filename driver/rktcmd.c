@@ -157,25 +157,15 @@ int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const cha
 		;
 	res->out = finish(&out, &res->out_len);
 	res->err = finish(&err, &res->err_len);
-	if (timed_out) {
+	out.buf = err.buf = NULL; /* res owns them now */
+	if (timed_out)
 		rd_errf(&res->error, "%s %s did not finish within %lld ms", path, args->n ? args->v[0] : "",
 			(long long)timeout_ms);
-		goto fail_ran;
-	}
-	res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
-	free(argv);
-	free(path);
-	return 0;
+	else
+		res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 fail:
 	free(out.buf);
 	free(err.buf);
-fail_ran:
 	for (int i = 0; i < 2; i++) {
 		if (po[i] >= 0)
 			close(po[i]);
@@ -184,7 +174,7 @@ fail_ran:
 	}
 	free(argv);
 	free(path);
-	return -1;
+	return res->error != NULL ? -1 : 0;
 }
 
 void rd_cmd_result_free(rd_cmd_result *res)
