@@ -79,53 +79,52 @@ int fs_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
 	return fsync_parent_dir(path);
 }
 
+/* Reads fd into buf[*used..cap-1) until end of file or a full buffer.
+ * Returns 1 at end of file, 0 when the buffer filled first, or -errno. */
+static int read_some(int fd, char *buf, size_t cap, size_t *used)
+{
+	while (*used + 1 < cap) {
+		ssize_t n = read(fd, buf + *used, cap - *used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return 1;
+		*used += (size_t)n;
+	}
+	return 0;
+}
+
 int fs_read_all(const char *path, size_t max, char **out, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
 	size_t cap = 4096, used = 0;
-	char *buf;
+	char *buf = NULL;
 
 	if (fd < 0)
 		return -errno;
-	buf = malloc(cap);
-	if (buf == NULL) {
-		close(fd);
-		return -ENOMEM;
-	}
-	for (;;) {
-		ssize_t n;
+	while (rc == 0) {
+		char *nb;
 		if (used > max) {
-			free(buf);
-			close(fd);
-			return -EFBIG;
-		}
-		if (used + 1 >= cap) {
-			char *nb = realloc(buf, cap * 2);
-			if (nb == NULL) {
-				free(buf);
-				close(fd);
-				return -ENOMEM;
-			}
-			buf = nb;
-			cap *= 2;
-		}
-		n = read(fd, buf + used, cap - used - 1);
-		if (n < 0) {
-			int e = errno;
-			if (e == EINTR)
-				continue;
-			free(buf);
-			close(fd);
-			return -e;
-		}
-		if (n == 0)
+			rc = -EFBIG;
 			break;
-		used += (size_t)n;
+		}
+		if ((nb = realloc(buf, cap)) == NULL) {
+			rc = -ENOMEM;
+			break;
+		}
+		buf = nb;
+		rc = read_some(fd, buf, cap, &used);
+		cap *= 2;
 	}
 	close(fd);
-	if (used > max) {
+	if (rc == 1 && used > max)
+		rc = -EFBIG;
+	if (rc < 0) {
 		free(buf);
-		return -EFBIG;
+		return rc;
 	}
 	buf[used] = '\0';
 	*out = buf;
@@ -136,30 +135,17 @@ int fs_read_all(const char *path, size_t max, char **out, size_t *len)
 
 int fs_read_small(const char *path, char *buf, size_t cap, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 	size_t used = 0;
 
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		ssize_t n;
-		if (used + 1 >= cap) {
-			close(fd);
-			return -EFBIG;
-		}
-		n = read(fd, buf + used, cap - used - 1);
-		if (n < 0) {
-			int e = errno;
-			if (e == EINTR)
-				continue;
-			close(fd);
-			return -e;
-		}
-		if (n == 0)
-			break;
-		used += (size_t)n;
-	}
+	rc = read_some(fd, buf, cap, &used);
 	close(fd);
+	if (rc < 0)
+		return rc;
+	if (rc == 0)
+		return -EFBIG;
 	buf[used] = '\0';
 	*len = used;
 	return 0;
