@@ -235,8 +235,6 @@ static int wait_streaming(rd_handle *h, rd_exit *res, char **err)
 	rd_follow_init(&out, rec->log_dir, base);
 	snprintf(base, sizeof(base), "%s.stderr", rec->task_name);
 	rd_follow_init(&errf, rec->log_dir, base);
-	signal(SIGINT, on_interrupt);
-	signal(SIGTERM, on_interrupt);
 	for (;;) {
 		rd_follow_pump(&out, 1);
 		rd_follow_pump(&errf, 2);
@@ -298,6 +296,11 @@ static int cmd_run(struct cli *c, int argc, char **argv)
 	if (access(dir, F_OK) == 0) {
 		rc = fail(EXIT_DRIVER, "task %s exists already in %s", id, c->state_dir);
 		goto out;
+	}
+	if (!detach) {
+		/* a Ctrl-C during the start stops the task once it has started */
+		signal(SIGINT, on_interrupt);
+		signal(SIGTERM, on_interrupt);
 	}
 	if (rd_start(&c->opts, &t, dir, &h, &net, &err) != 0) {
 		rc = fail_free(EXIT_DRIVER, err);

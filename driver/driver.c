@@ -264,10 +264,13 @@ static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info
 		rd_pod_status_free(&st);
 		if (finished)
 			break;
-		unsigned sleep_ms = rd_network_retry_ms();
-		log_debug("getting network info for pod UUID %s failed attempt %d: %s. Sleeping for %ums",
-			h->rec.uuid, attempt, last, sleep_ms);
-		usleep(sleep_ms * 1000);
+		/* the seed's jittered pause, but never past the deadline */
+		int64_t sleep_ms = rd_network_retry_ms(), left = deadline - mono_ms();
+		if (sleep_ms > left)
+			sleep_ms = left > 0 ? left : 0;
+		log_debug("getting network info for pod UUID %s failed attempt %d: %s. Sleeping for %lldms",
+			h->rec.uuid, attempt, last, (long long)sleep_ms);
+		usleep((useconds_t)sleep_ms * 1000);
 	}
 	if (mono_ms() < deadline)
 		rd_errf(err, "the pod exited before a network appeared, last error: %s", last ? last : "none");
