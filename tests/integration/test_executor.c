@@ -589,6 +589,37 @@ static void test_client_dying_mid_handshake(void **state)
 	ra_config_free(&rec);
 }
 
+/* Callers that hang up before their reply is sent: the reply's send fails
+ * with NNG_ECLOSED, which once retired the worker for good; two such callers
+ * left the executor deaf. */
+static void test_callers_hanging_up_early(void **state)
+{
+	char url[4200];
+	uint8_t *buf;
+	ra_config rec;
+	size_t n;
+
+	(void)state;
+	ec_client *c = spawn("hangup", &rec);
+	snprintf(url, sizeof(url), "ipc://%s", rec.addr_name);
+	n = pack_call("Stats", rec.token, &buf);
+	for (int i = 0; i < 50; i++) {
+		nng_socket s;
+		assert_int_equal(nng_req0_open(&s), 0);
+		assert_int_equal(nng_dial(s, url, NULL, 0), 0);
+		assert_int_equal(nng_send(s, buf, n, 0), 0);
+		nng_close(s); /* without reading the reply */
+	}
+	free(buf);
+	for (int i = 0; i < 20; i++)
+		assert_still_serving(c);
+	ec_client *c2 = reattach_from_record_copy(&rec);
+	assert_still_serving(c2);
+	ec_close(c2);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
 static void test_many_calls_stay_flat(void **state)
 {
 	Executor__VersionRequest vr = EXECUTOR__VERSION_REQUEST__INIT;
@@ -877,6 +908,7 @@ int main(void)
 		cmocka_unit_test(test_wait_does_not_block_other_calls),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_client_dying_mid_handshake),
+		cmocka_unit_test(test_callers_hanging_up_early),
 		cmocka_unit_test(test_many_calls_stay_flat),
 		cmocka_unit_test(test_log_rotation),
 		cmocka_unit_test(test_lifecycle_errors),
