@@ -99,6 +99,14 @@ static int connect_checked(const char *url, const char *token, int pid,
 		ec_close(c);
 		return -1;
 	}
+	/* fields are only ever added: any executor whose oldest protocol is not
+	 * newer than ours can be driven */
+	if (c->version->min_protocol > RPC_PROTOCOL) {
+		snprintf(err, errlen, "the executor at %s speaks protocols %u to %u; this client speaks %d", url,
+			c->version->min_protocol, c->version->protocol, RPC_PROTOCOL);
+		ec_close(c);
+		return -1;
+	}
 	if (pid > 0 && c->version->pid != pid) {
 		snprintf(err, errlen, "the executor at %s has pid %d, not %d as recorded", url,
 			c->version->pid, pid);
