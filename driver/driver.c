@@ -102,15 +102,28 @@ static int rkt_simple(const rd_opts *o, rd_cmd_result *res, const char *a, const
 	return rc;
 }
 
+/* True when rkt no longer knows the pod (another waiter removed it). */
+static bool pod_gone(const rd_opts *o, const char *uuid)
+{
+	rd_cmd_result res;
+	bool gone = false;
+
+	if (rkt_simple(o, &res, "status", "--format=json", uuid) == 0)
+		gone = res.status != 0 && strstr(res.err, "no matches found") != NULL;
+	rd_cmd_result_free(&res);
+	return gone;
+}
+
 /* `rkt rm UUID` once the task ended; a failure is logged with the UUID so an
- * operator can remove the pod by hand (seed). */
+ * operator can remove the pod by hand (seed). A pod already gone (several
+ * waiters finalize the same task) is no failure. */
 static void remove_pod(const rd_opts *o, const char *uuid)
 {
 	rd_cmd_result res;
 
 	if (rkt_simple(o, &res, "rm", uuid, NULL) != 0)
 		log_error("error removing pod (UUID: \"%s\") - must gc manually: %s", uuid, res.error);
-	else if (res.status != 0 && strstr(res.err, "no matches found") == NULL)
+	else if (res.status != 0 && strstr(res.err, "no matches found") == NULL && !pod_gone(o, uuid))
 		log_error("error removing pod (UUID: \"%s\") - must gc manually: error removing pod: %s", uuid,
 			res.err);
 	else
