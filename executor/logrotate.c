@@ -176,15 +176,17 @@ static int write_out(logrot *l, size_t upto)
 	return rc;
 }
 
-/* How much of buf is whole lines (all of it when the buffer is full). */
+/* How much of buf is whole lines. A full buffer with no newline at all is a
+ * line longer than the buffer: all of it goes out, cut. A full buffer that
+ * ends mid-line keeps that partial line for its end, or a file that it
+ * filled exactly would end mid-line and the line's end open the next file. */
 static size_t whole_lines(const logrot *l)
 {
-	const char *nl;
+	const char *nl = memrchr(l->buf, '\n', l->len);
 
-	if (l->len == sizeof(l->buf))
-		return l->len;
-	nl = memrchr(l->buf, '\n', l->len);
-	return nl ? (size_t)(nl - l->buf) + 1 : 0;
+	if (nl != NULL)
+		return (size_t)(nl - l->buf) + 1;
+	return l->len == sizeof(l->buf) ? l->len : 0;
 }
 
 ssize_t logrot_pump(logrot *l, int fd)
