@@ -8,11 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
 #include "handshake.h"
+#include "now.h"
 #include "procfs.h"
 #include "token.h"
 
@@ -62,13 +62,6 @@ void ec_close(ec_client *c)
 	free(c);
 }
 
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Dials and checks Version; the executor must be the process the record
  * names (same pid, same start time when the record has one). */
 static int connect_checked(const char *url, const char *token, int pid,
@@ -89,10 +82,10 @@ static int connect_checked(const char *url, const char *token, int pid,
 	}
 	/* A reset connection is retried until the deadline: the executor may be
 	 * reopening its listener (see rpc_server_check_listener). */
-	int64_t deadline = mono_ms() + CONNECT_TIMEOUT_MS;
+	int64_t deadline = now_mono_ms() + CONNECT_TIMEOUT_MS;
 	Rpc__Status st;
-	while ((st = ec_version(c, &vreq, &c->version, deadline - mono_ms(), &rerr)) ==
-		       RPC__STATUS__UNAVAILABLE && mono_ms() + 50 < deadline)
+	while ((st = ec_version(c, &vreq, &c->version, deadline - now_mono_ms(), &rerr)) ==
+		       RPC__STATUS__UNAVAILABLE && now_mono_ms() + 50 < deadline)
 		usleep(50000);
 	if (st != RPC__STATUS__OK) {
 		snprintf(err, errlen, "executor at %s did not answer Version: %s", url, rerr.message);
@@ -145,17 +138,15 @@ int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errl
 /* Reads the handshake line from fd within timeout_ms. */
 static int read_handshake(int fd, int64_t timeout_ms, char *line, size_t len)
 {
-	struct timespec start, now;
+	int64_t deadline = now_mono_ms() + timeout_ms;
 	size_t used = 0;
 
-	clock_gettime(CLOCK_MONOTONIC, &start);
 	while (used + 1 < len) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t left;
 		ssize_t n;
 
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+		left = deadline - now_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)left) < 0) {

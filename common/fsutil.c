@@ -191,3 +191,21 @@ int fs_remove_tree(const char *path)
 		return 0;
 	return rc < 0 ? -errno : rc;
 }
+
+int fs_find_in_path(const char *name, const char *path, char *out, size_t len)
+{
+	if (strchr(name, '/') != NULL) {
+		snprintf(out, len, "%s", name);
+		return access(out, X_OK) == 0 ? 0 : -errno;
+	}
+	if (path == NULL)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	while (*path) {
+		size_t n = strcspn(path, ":");
+		snprintf(out, len, "%.*s/%s", (int)n, n ? path : ".", name);
+		if (access(out, X_OK) == 0)
+			return 0;
+		path += n + (path[n] == ':');
+	}
+	return -ENOENT;
+}

@@ -24,6 +24,12 @@ int fs_read_small(const char *path, char *buf, size_t cap, size_t *len);
  * left as it is. Returns 0 or -errno. */
 int fs_mkdir_p(const char *path, mode_t mode);
 
+/* The first executable file called name in the ':'-separated directories of
+ * path (NULL: /usr/local/bin:/usr/bin:/bin; an empty entry is "."), as
+ * execvp looks. A name with a '/' is only checked. 0, or -errno (-ENOENT when
+ * no directory has it). */
+int fs_find_in_path(const char *name, const char *path, char *out, size_t len);
+
 /* rm -rf path, not following symlinks. 0 or -errno of the first failure. */
 int fs_remove_tree(const char *path);
 

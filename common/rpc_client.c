@@ -9,8 +9,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/time.h>
 #include <time.h>
+
+#include "now.h"
 
 struct rpc_slot {
 	nng_ctx ctx;
@@ -141,13 +142,6 @@ static void slot_put(rpc_client *c, struct rpc_slot *s, bool clean)
 	s->next = c->free_slots;
 	c->free_slots = s;
 	pthread_mutex_unlock(&c->mu);
-}
-
-static int64_t now_unix_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
 }
 
 static Rpc__Status transport_error(rpc_error *err, int rv, const char *method, int64_t timeout_ms)

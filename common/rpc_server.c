@@ -15,10 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "now.h"
 #include "token.h"
 
 enum worker_state { W_IDLE, W_RECV, W_HANDLING, W_PARKED, W_SEND };
@@ -57,13 +57,6 @@ struct rpc_server {
 };
 
 static void worker_cb(void *arg);
-
-static int64_t now_unix_ms(void)
-{
-	struct timeval tv;
-	gettimeofday(&tv, NULL);
-	return (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000;
-}
 
 /* Creates a worker and starts it receiving. Called with s->mu held. */
 static int worker_start_new(rpc_server *s)

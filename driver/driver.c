@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -16,6 +15,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "network.h"
+#include "now.h"
 #include "procfs.h"
 #include "rktargs.h"
 #include "rktcmd.h"
@@ -40,13 +40,6 @@ struct rd_handle {
 static const char *rkt_of(const rd_opts *o)
 {
 	return o->rkt ? o->rkt : "rkt";
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* rkt-executor beside this program (installed), or in the build tree's
@@ -222,24 +215,19 @@ static int write_handle(const rd_handle *h, char **err)
  * deadline, and an early end when the pod has exited. */
 static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info *net, char **err)
 {
-	int64_t deadline = mono_ms() + (h->opts.network_deadline_ms > 0 ? h->opts.network_deadline_ms :
+	int64_t deadline = now_mono_ms() + (h->opts.network_deadline_ms > 0 ? h->opts.network_deadline_ms :
 		RD_NETWORK_DEADLINE_MS);
 	char *last = NULL;
 	int attempt = 0;
 
-	while (mono_ms() < deadline) {
+	while (now_mono_ms() < deadline) {
 		rd_cmd_result res;
 		rd_pod_status st = {0};
 		char *perr = NULL;
 		bool finished = false;
 
 		attempt++;
-		rd_strv args = {0};
-		rd_strv_append(&args, "status");
-		rd_strv_append(&args, "--format=json");
-		rd_strv_append(&args, h->rec.uuid);
-		int rc = rd_cmd_run(rkt_of(&h->opts), &args, NULL, NULL, RKT_CMD_TIMEOUT_MS, &res);
-		rd_strv_free(&args);
+		int rc = rkt_simple(&h->opts, &res, "status", "--format=json", h->rec.uuid);
 		free(last);
 		last = NULL;
 		if (rc != 0 || res.status != 0) {
@@ -278,14 +266,14 @@ static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info
 		if (finished)
 			break;
 		/* the seed's jittered pause, but never past the deadline */
-		int64_t sleep_ms = rd_network_retry_ms(), left = deadline - mono_ms();
+		int64_t sleep_ms = rd_network_retry_ms(), left = deadline - now_mono_ms();
 		if (sleep_ms > left)
 			sleep_ms = left > 0 ? left : 0;
 		log_debug("getting network info for pod UUID %s failed attempt %d: %s. Sleeping for %lldms",
 			h->rec.uuid, attempt, last, (long long)sleep_ms);
 		usleep((useconds_t)sleep_ms * 1000);
 	}
-	if (mono_ms() < deadline)
+	if (now_mono_ms() < deadline)
 		rd_errf(err, "the pod exited before a network appeared, last error: %s", last ? last : "none");
 	else
 		rd_errf(err, "timed out, last error: %s", last ? last : "none");
@@ -654,7 +642,7 @@ static int copy_result(const rd_handle *h, rd_exit *res)
 
 int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 {
-	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : 0;
 
 	memset(res, 0, sizeof(*res));
 	while (!h->have_result && h->ec != NULL) {
@@ -664,7 +652,7 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 		rpc_error e;
 
 		if (deadline) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - now_mono_ms();
 			if (left <= 0)
 				return 0;
 			if (left < chunk)

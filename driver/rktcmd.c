@@ -10,36 +10,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fsutil.h"
+#include "now.h"
 
 extern char **environ;
 
 char *rd_cmd_resolve(const char *rkt)
 {
-	const char *path;
 	char buf[PATH_MAX];
 
-	if (strchr(rkt, '/') != NULL)
-		return access(rkt, X_OK) == 0 ? realpath(rkt, NULL) : NULL;
-	path = getenv("PATH");
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(buf, sizeof(buf), "%.*s/%s", (int)n, n ? path : ".", rkt);
-		if (access(buf, X_OK) == 0)
-			return realpath(buf, NULL);
-		path += n + (path[n] == ':');
-	}
-	return NULL;
-}
-
-static int64_t mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (fs_find_in_path(rkt, getenv("PATH"), buf, sizeof(buf)) != 0)
+		return NULL;
+	return realpath(buf, NULL);
 }
 
 struct sink {
@@ -127,13 +111,13 @@ int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const cha
 	}
 	fcntl(po[0], F_SETFL, O_NONBLOCK);
 	fcntl(pe[0], F_SETFL, O_NONBLOCK);
-	int64_t deadline = timeout_ms > 0 ? mono_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : 0;
 	bool timed_out = false;
 	while (po[0] >= 0 || pe[0] >= 0) {
 		struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
 		int wait = -1;
 		if (deadline) {
-			int64_t left = deadline - mono_ms();
+			int64_t left = deadline - now_mono_ms();
 			if (left <= 0) {
 				timed_out = true;
 				break;

@@ -11,6 +11,7 @@
 
 #include "executor.pb-c.h"
 #include "logrotate.h"
+#include "now.h"
 #include "rpc.h"
 
 #define EX_MIN_PROTOCOL 1
@@ -88,8 +89,6 @@ typedef struct executor {
 	int64_t prev_stats_mono_ms;
 } executor;
 
-int64_t ex_now_mono_ms(void);
-int64_t ex_now_unix_ns(void);
 void ex_wake(executor *ex);
 
 /* task.c — called with ex->mu held unless said otherwise */

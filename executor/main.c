@@ -18,7 +18,6 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <nng/nng.h>
@@ -31,20 +30,6 @@
 
 #define RECORD_RETRY_MS 1000
 #define LOG_RETRY_MS 1000
-
-int64_t ex_now_mono_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t ex_now_unix_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 void ex_wake(executor *ex)
 {
@@ -134,7 +119,7 @@ static int64_t idle_deadline(const executor *ex)
  * applies new log limits. Takes mu. */
 static int next_timeout(executor *ex, bool *quit)
 {
-	int64_t now = ex_now_mono_ms(), at = 0;
+	int64_t now = now_mono_ms(), at = 0;
 
 	if (ex->listener_check_ms > 0)
 		at = ex->listener_checked_ms + ex->listener_check_ms;
@@ -162,7 +147,7 @@ static int next_timeout(executor *ex, bool *quit)
 /* Acts on timers that are due. Returns true when the idle timeout ended us. */
 static bool run_timers(executor *ex)
 {
-	int64_t now = ex_now_mono_ms(), idle_at;
+	int64_t now = now_mono_ms(), idle_at;
 	bool kill_now, retry;
 
 	pthread_mutex_lock(&ex->mu);
@@ -177,7 +162,7 @@ static bool run_timers(executor *ex)
 	pthread_mutex_unlock(&ex->mu);
 	if (ex->listener_check_ms > 0 && now >= ex->listener_checked_ms + ex->listener_check_ms) {
 		rpc_server_check_listener(ex->srv, 2000);
-		ex->listener_checked_ms = ex_now_mono_ms();
+		ex->listener_checked_ms = now_mono_ms();
 	}
 	if (kill_now) {
 		log_info("grace period over: SIGKILL to the task's tree");
@@ -217,7 +202,7 @@ static void on_terminate(executor *ex)
 	if (ex->state == EX_RUNNING) {
 		kill(-ex->child, SIGTERM);
 		if (ex->kill_at_ms == 0)
-			ex->kill_at_ms = ex_now_mono_ms() + ex->kill_timeout_ms;
+			ex->kill_at_ms = now_mono_ms() + ex->kill_timeout_ms;
 	}
 	ex->idle_timeout_ms = 1; /* leave as soon as nothing runs */
 	ex->terminating = true;
@@ -420,8 +405,8 @@ int main(int argc, char **argv)
 	pthread_mutex_init(&ex.mu, NULL);
 	ex.self_pid = getpid();
 	proc_start_time(ex.self_pid, &ex.self_start_time);
-	ex.started_unix_ns = ex_now_unix_ns();
-	ex.started_mono_ms = ex_now_mono_ms();
+	ex.started_unix_ns = now_unix_ns();
+	ex.started_mono_ms = now_mono_ms();
 	ex.kill_timeout_ms = EX_DEFAULT_KILL_TIMEOUT_MS;
 	ex.log_max_files = EX_DEFAULT_LOG_FILES;
 	ex.log_max_size = EX_DEFAULT_LOG_SIZE;
@@ -471,7 +456,7 @@ int main(int argc, char **argv)
 		close(devnull);
 	}
 	log_info("serving %s (pid %d)", url, (int)ex.self_pid);
-	ex.listener_checked_ms = ex_now_mono_ms();
+	ex.listener_checked_ms = now_mono_ms();
 
 	main_loop(&ex, sfd);
 	/* what is left of the task's tree (children that outlived it, or that

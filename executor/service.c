@@ -70,10 +70,8 @@ static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		ex_fill_result(ex, &res);
 		r.result = &res;
 		rpc_reply(call, &r.base);
-	} else if (ex->nwaits == ex->capwaits && ex->capwaits >= RPC_DEFERRED_MAX_DEFAULT) {
-		rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "too many Wait calls pending (%zu)",
-			ex->nwaits);
 	} else {
+		/* the bound on parked Waits is the RPC layer's (rpc_call_defer) */
 		if (ex->nwaits == ex->capwaits) {
 			size_t cap = ex->capwaits ? ex->capwaits * 2 : 4;
 			struct ex_wait *w = realloc(ex->waits, cap * sizeof(*w));
@@ -86,10 +84,11 @@ static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 			ex->capwaits = cap;
 		}
 		if (!rpc_call_defer(call)) {
-			rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "too many calls pending");
+			rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "too many Wait calls pending (%zu)",
+				ex->nwaits);
 		} else {
 			ex->waits[ex->nwaits].call = call;
-			ex->waits[ex->nwaits].deadline_ms = req->timeout_ms > 0 ? ex_now_mono_ms() + req->timeout_ms : 0;
+			ex->waits[ex->nwaits].deadline_ms = req->timeout_ms > 0 ? now_mono_ms() + req->timeout_ms : 0;
 			ex->nwaits++;
 		}
 	}
@@ -137,8 +136,8 @@ static void h_shutdown(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	} else {
 		int64_t grace = req->grace_ms >= 0 ? req->grace_ms : ex->kill_timeout_ms;
 		kill(-ex->child, sig);
-		if (ex->kill_at_ms == 0 || ex_now_mono_ms() + grace < ex->kill_at_ms)
-			ex->kill_at_ms = ex_now_mono_ms() + grace;
+		if (ex->kill_at_ms == 0 || now_mono_ms() + grace < ex->kill_at_ms)
+			ex->kill_at_ms = now_mono_ms() + grace;
 		rpc_reply(call, &r.base);
 	}
 	pthread_mutex_unlock(&ex->mu);
@@ -218,11 +217,11 @@ static void h_stats(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "out of memory");
 		goto out;
 	}
-	now = ex_now_mono_ms();
+	now = now_mono_ms();
 	elapsed_s = (double)(now - (ex->prev_stats_mono_ms ? ex->prev_stats_mono_ms : ex->launched_mono_ms)) / 1000.0;
 	if (elapsed_s <= 0)
 		elapsed_s = 1e-3;
-	r.timestamp_unix_ns = ex_now_unix_ns();
+	r.timestamp_unix_ns = now_unix_ns();
 	r.clock_ticks = (uint32_t)hz;
 	for (size_t i = 0; i < n; i++) {
 		unsigned long long ticks = procs[i].utime + procs[i].stime;
@@ -327,7 +326,7 @@ static void h_inspect(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	r.executor_pid = ex->self_pid;
 	r.executor_start_time = ex->self_start_time;
 	r.executor_started_unix_ns = ex->started_unix_ns;
-	r.uptime_ms = ex_now_mono_ms() - ex->started_mono_ms;
+	r.uptime_ms = now_mono_ms() - ex->started_mono_ms;
 	r.state = (char *)state_name(ex->state);
 	r.child_pid = ex->child;
 	r.child_start_time = ex->child_start_time;

@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -87,27 +86,12 @@ static int resolve_ids(const char *user, const char *group, struct ids *ids, cha
 /* Finds cmd on the PATH of env (or ours) when it has no slash. */
 static int resolve_cmd(const char *cmd, char *const *env, size_t nenv, char *out, size_t len)
 {
-	const char *path = NULL;
+	const char *path = getenv("PATH");
 
-	if (strchr(cmd, '/') != NULL) {
-		snprintf(out, len, "%s", cmd);
-		return access(out, X_OK) == 0 ? 0 : -errno;
-	}
 	for (size_t i = 0; i < nenv; i++)
 		if (strncmp(env[i], "PATH=", 5) == 0)
 			path = env[i] + 5;
-	if (path == NULL)
-		path = getenv("PATH");
-	if (path == NULL)
-		path = "/usr/local/bin:/usr/bin:/bin";
-	while (*path) {
-		size_t n = strcspn(path, ":");
-		snprintf(out, len, "%.*s/%s", (int)n, n ? path : ".", cmd);
-		if (access(out, X_OK) == 0)
-			return 0;
-		path += n + (path[n] == ':');
-	}
-	return -ENOENT;
+	return fs_find_in_path(cmd, path, out, len);
 }
 
 static char **strv_dup(char *const *src, size_t n, const char *first)
@@ -281,8 +265,8 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 		ex->kill_timeout_ms = req->kill_timeout_ms;
 	ex->launched.pid = pid;
 	ex->launched.start_time = ex->child_start_time;
-	ex->launched.started_unix_ns = ex_now_unix_ns();
-	ex->launched_mono_ms = ex_now_mono_ms();
+	ex->launched.started_unix_ns = now_unix_ns();
+	ex->launched_mono_ms = now_mono_ms();
 	strv_free(envp);
 	log_info("launched %s as pid %d", path, (int)pid);
 	return 0;
@@ -366,8 +350,8 @@ void ex_child_exited(executor *ex, int status)
 	drain(ex->err_log, ex->err_fd);
 
 	pthread_mutex_lock(&ex->mu);
-	ex->finished_unix_ns = ex_now_unix_ns();
-	ex->exited_mono_ms = ex_now_mono_ms();
+	ex->finished_unix_ns = now_unix_ns();
+	ex->exited_mono_ms = now_mono_ms();
 	if (WIFEXITED(status)) {
 		ex->exit_code = WEXITSTATUS(status);
 	} else if (WIFSIGNALED(status)) {
@@ -404,7 +388,7 @@ void ex_retry_record(executor *ex)
 
 void ex_answer_waits(executor *ex, bool all)
 {
-	int64_t now = ex_now_mono_ms();
+	int64_t now = now_mono_ms();
 	size_t kept = 0;
 
 	for (size_t i = 0; i < ex->nwaits; i++) {

@@ -515,6 +515,14 @@ static void assert_still_serving(ec_client *c)
 	ec_free(v);
 }
 
+/* A fresh connection from the record gets answers too. */
+static void assert_new_client_served(const ra_config *rec)
+{
+	ec_client *c2 = reattach_from_record_copy(rec);
+	assert_still_serving(c2);
+	ec_close(c2);
+}
+
 static void test_bad_input(void **state)
 {
 	ra_config rec;
@@ -565,9 +573,7 @@ static void test_bad_input(void **state)
 	free(huge);
 	/* and correct calls still work, on the old connection and a new one */
 	assert_still_serving(c);
-	ec_client *c2 = reattach_from_record_copy(&rec);
-	assert_still_serving(c2);
-	ec_close(c2);
+	assert_new_client_served(&rec);
 	exit_executor(c);
 	ra_config_free(&rec);
 }
@@ -588,9 +594,7 @@ static void test_client_dying_mid_handshake(void **state)
 		assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 		close(fd);
 	}
-	ec_client *c2 = reattach_from_record_copy(&rec);
-	assert_still_serving(c2);
-	ec_close(c2);
+	assert_new_client_served(&rec);
 	exit_executor(c);
 	ra_config_free(&rec);
 }
@@ -633,9 +637,7 @@ static void test_callers_hanging_up_early(void **state)
 	free(call);
 	for (int i = 0; i < 20; i++)
 		assert_still_serving(c);
-	ec_client *c2 = reattach_from_record_copy(&rec);
-	assert_still_serving(c2);
-	ec_close(c2);
+	assert_new_client_served(&rec);
 	exit_executor(c);
 	ra_config_free(&rec);
 }
