@@ -21,7 +21,13 @@
 #define EX_DEFAULT_LOG_FILES 10
 #define EX_DEFAULT_LOG_SIZE (10ull << 20)
 
-enum ex_state { EX_IDLE, EX_RUNNING, EX_EXITED };
+/* EX_EXITING: reaped, its result not yet recorded. From the reap on the
+ * pid is free for the kernel to reuse, so nothing may signal it. */
+enum ex_state { EX_IDLE, EX_RUNNING, EX_EXITING, EX_EXITED };
+
+/* Durations from the wire are clamped to this, so that now + d never
+ * overflows (a year is longer than any grace period or wait). */
+#define EX_MAX_DURATION_MS (366LL * 24 * 3600 * 1000)
 
 struct ex_wait {               /* a parked Wait */
 	rpc_call *call;
@@ -39,6 +45,7 @@ typedef struct executor {
 	char *socket_path;
 	char *exit_path;
 	pid_t self_pid;
+	mode_t task_umask;         /* the launcher's, given to the task */
 	unsigned long long self_start_time;
 	int64_t started_unix_ns;
 	int64_t started_mono_ms;
@@ -68,18 +75,22 @@ typedef struct executor {
 	int record_error;          /* -errno of the last failed attempt */
 	int64_t record_retry_at_ms;/* when to try writing it again */
 	int64_t log_retry_at_ms;   /* when to retry a failed log write */
-	bool terminating;          /* SIGTERM: leave even with the record unwritten */
+	bool terminating;          /* SIGTERM: leave even with the record unwritten;
+	                            * no new work is taken */
 	/* shutdown */
 	int64_t kill_at_ms;        /* monotonic time to SIGKILL the tree; 0: none */
-	bool exit_requested;
-	bool exit_forced;          /* Exit(force): leave the task running */
+	bool exit_requested;       /* Exit: leave now; no new work is taken */
 	/* waits */
 	struct ex_wait *waits;
 	size_t nwaits, capwaits;
-	/* logs (opened by Launch; pumped by the main thread) */
+	/* logs: Launch opens them into launched_logs/launched_fds; the main
+	 * thread takes them over under mu (ex_adopt_logs) and from then on alone
+	 * touches out_log, err_log, out_fd and err_fd, without mu */
 	char *log_dir, *log_prefix;
 	unsigned log_max_files;
 	uint64_t log_max_size;
+	logrot *launched_logs[2];
+	int launched_fds[2];
 	logrot *out_log, *err_log;
 	int out_fd, err_fd;
 	/* stats */
@@ -90,9 +101,13 @@ typedef struct executor {
 } executor;
 
 void ex_wake(executor *ex);
+/* d clamped to [0, EX_MAX_DURATION_MS]. */
+int64_t ex_clamp_ms(int64_t d);
 
 /* task.c — called with ex->mu held unless said otherwise */
 int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_t errlen);
+/* Takes over the logs a Launch opened. Main thread, mu held. */
+void ex_adopt_logs(executor *ex);
 /* Records the child's end: drains the logs, writes the exit record, answers
  * the waits. Main thread, mu NOT held. */
 void ex_child_exited(executor *ex, int status);

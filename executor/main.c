@@ -37,6 +37,11 @@ void ex_wake(executor *ex)
 	(void)!write(ex->wake_fd, &one, sizeof(one));
 }
 
+int64_t ex_clamp_ms(int64_t d)
+{
+	return d < 0 ? 0 : d > EX_MAX_DURATION_MS ? EX_MAX_DURATION_MS : d;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -77,15 +82,30 @@ static int read_token(char *tok, size_t len)
 	return tok[0] != '\0' ? 0 : -1;
 }
 
+/* Whatever the spawner ignored or blocked is not ours: an ignored SIGCHLD
+ * would let the kernel reap the task unseen, and an ignored SIGINT would
+ * pass on to the task. */
+static void reset_signals(void)
+{
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* glibc's own signals refuse it; fine */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* setsid, ignored SIGHUP/SIGPIPE, subreaper, no inherited fds, low OOM
  * score: killing the driver or its group never reaches us, and the kernel's
- * OOM killer takes the task before its monitor. */
-static void detach(void)
+ * OOM killer takes the task before its monitor. Our own files are private
+ * (umask 077); the launcher's umask is kept for the task. */
+static void detach(executor *ex)
 {
 	int fd;
 
 	setsid();
-	umask(077);
+	ex->task_umask = umask(077);
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGPIPE, SIG_IGN);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
@@ -108,7 +128,7 @@ static int64_t min_deadline(int64_t a, int64_t b)
  * unless it was told to terminate. Called with mu held. */
 static int64_t idle_deadline(const executor *ex)
 {
-	if (ex->state == EX_RUNNING || ex->idle_timeout_ms <= 0)
+	if (ex->state == EX_RUNNING || ex->state == EX_EXITING || ex->idle_timeout_ms <= 0)
 		return 0;
 	if (ex->state == EX_EXITED && !ex->record_written && !ex->terminating)
 		return 0;
@@ -124,6 +144,7 @@ static int next_timeout(executor *ex, bool *quit)
 	if (ex->listener_check_ms > 0)
 		at = ex->listener_checked_ms + ex->listener_check_ms;
 	pthread_mutex_lock(&ex->mu);
+	ex_adopt_logs(ex);
 	*quit = ex->exit_requested;
 	for (size_t i = 0; i < ex->nwaits; i++)
 		if (ex->waits[i].deadline_ms != 0)
@@ -179,15 +200,26 @@ static bool run_timers(executor *ex)
 	return idle_at != 0 && now >= idle_at;
 }
 
+/* Each dead child is looked at first (WNOWAIT keeps it a zombie, its pid
+ * taken) and reaped under mu together with the state change, so that no
+ * handler can signal the task's pid after the kernel may have reused it, and
+ * a Launch (which holds mu) always reads the start time of its child. */
 static void reap(executor *ex)
 {
-	int status;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+	for (;;) {
+		siginfo_t si = {0};
+		int status;
 		bool ours;
+
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return;
 		pthread_mutex_lock(&ex->mu);
-		ours = pid == ex->child && ex->state == EX_RUNNING;
+		ex_adopt_logs(ex); /* its last output comes before its exit */
+		ours = si.si_pid == ex->child && ex->state == EX_RUNNING;
+		if (waitpid(si.si_pid, &status, 0) < 0)
+			ours = false;
+		else if (ours)
+			ex->state = EX_EXITING;
 		pthread_mutex_unlock(&ex->mu);
 		if (ours)
 			ex_child_exited(ex, status);
@@ -305,6 +337,11 @@ static void ex_free(executor *ex)
 		close(ex->out_fd);
 	if (ex->err_fd >= 0)
 		close(ex->err_fd);
+	for (int i = 0; i < 2; i++) {
+		logrot_close(ex->launched_logs[i]);
+		if (ex->launched_fds[i] >= 0)
+			close(ex->launched_fds[i]);
+	}
 	for (size_t i = 0; i < ex->nargs; i++)
 		free(ex->args[i]);
 	free(ex->args);
@@ -333,12 +370,13 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	executor ex = {.out_fd = -1, .err_fd = -1, .wake_fd = -1};
+	executor ex = {.out_fd = -1, .err_fd = -1, .launched_fds = {-1, -1}, .wake_fd = -1};
 	char token[256], line[PATH_MAX + 64], url[PATH_MAX + 16];
 	const char *task_dir = NULL;
 	sigset_t mask;
 	int c, rc, sfd;
 
+	reset_signals();
 	log_init("rkt-executor", LOG_LVL_INFO);
 	/* one malloc arena: the executor's threads allocate little, and each
 	 * arena costs private memory */
@@ -387,7 +425,7 @@ int main(int argc, char **argv)
 		log_error("no token on stdin; rkt-driver passes one through a pipe");
 		return 1;
 	}
-	detach();
+	detach(&ex);
 
 	/* before any thread exists, so every nng thread inherits the mask */
 	sigemptyset(&mask);
@@ -460,10 +498,9 @@ int main(int argc, char **argv)
 
 	main_loop(&ex, sfd);
 	/* what is left of the task's tree (children that outlived it, or that
-	 * a Shutdown's grace period had not reached yet) ends with the executor,
-	 * unless an Exit(force) asked to leave a running task alone */
-	if (!ex.exit_forced)
-		end_leftovers(&ex);
+	 * a Shutdown's grace period had not reached yet) ends with the executor:
+	 * its output pipes close with us, so it could not run on unharmed */
+	end_leftovers(&ex);
 	if (ex.state == EX_EXITED && !ex.record_written)
 		log_error("leaving with the exit record unwritten (%s): the task (pid %d) ended with code %d, "
 			"signal %d", strerror(-ex.record_error), (int)ex.child, ex.exit_code, ex.exit_signal);

@@ -34,6 +34,13 @@ static void h_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	int rc;
 
 	pthread_mutex_lock(&ex->mu);
+	if (ex->exit_requested || ex->terminating) {
+		/* a task started now would outlive its executor unrecorded */
+		rpc_reply_error(call, RPC__STATUS__UNAVAILABLE,
+			"this executor is leaving (it was told to exit); start a new one for this task");
+		pthread_mutex_unlock(&ex->mu);
+		return;
+	}
 	if (ex->state != EX_IDLE) {
 		/* the same request again (a retry after a lost reply) gets the same answer */
 		if (rpc_call_request_id(call) == ex->launch_request_id)
@@ -88,7 +95,8 @@ static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 				ex->nwaits);
 		} else {
 			ex->waits[ex->nwaits].call = call;
-			ex->waits[ex->nwaits].deadline_ms = req->timeout_ms > 0 ? now_mono_ms() + req->timeout_ms : 0;
+			ex->waits[ex->nwaits].deadline_ms =
+				req->timeout_ms > 0 ? now_mono_ms() + ex_clamp_ms(req->timeout_ms) : 0;
 			ex->nwaits++;
 		}
 	}
@@ -131,10 +139,11 @@ static void h_shutdown(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	if (!valid_signal(sig)) {
 		rpc_reply_error(call, RPC__STATUS__INVALID_ARGUMENT, "signal %d is not a valid signal", sig);
 	} else if (ex->state != EX_RUNNING) {
-		r.already_exited = ex->state == EX_EXITED;
+		/* reaped (EX_EXITING) counts as exited: its pid may be reused */
+		r.already_exited = ex->state != EX_IDLE;
 		rpc_reply(call, &r.base);
 	} else {
-		int64_t grace = req->grace_ms >= 0 ? req->grace_ms : ex->kill_timeout_ms;
+		int64_t grace = req->grace_ms >= 0 ? ex_clamp_ms(req->grace_ms) : ex->kill_timeout_ms;
 		kill(-ex->child, sig);
 		if (ex->kill_at_ms == 0 || now_mono_ms() + grace < ex->kill_at_ms)
 			ex->kill_at_ms = now_mono_ms() + grace;
@@ -158,7 +167,7 @@ static void h_update(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		return;
 	}
 	if (req->kill_timeout_ms > 0)
-		ex->kill_timeout_ms = req->kill_timeout_ms;
+		ex->kill_timeout_ms = ex_clamp_ms(req->kill_timeout_ms);
 	if (req->logs != NULL) {
 		if (req->logs->max_files > 0)
 			ex->log_max_files = req->logs->max_files;
@@ -271,7 +280,7 @@ out:
 
 static const char *state_name(enum ex_state s)
 {
-	return s == EX_IDLE ? "idle" : s == EX_RUNNING ? "running" : "exited";
+	return s == EX_IDLE ? "idle" : s == EX_RUNNING ? "running" : s == EX_EXITING ? "exiting" : "exited";
 }
 
 /* The task's log files on disk, sorted: the rotators belong to the main
@@ -372,13 +381,14 @@ static void h_exit(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	Executor__ExitReply r = EXECUTOR__EXIT_REPLY__INIT;
 	executor *ex = arg;
 
+	(void)req; /* force cannot leave a task running: see executor.proto */
 	pthread_mutex_lock(&ex->mu);
-	if (ex->state == EX_RUNNING && !req->force) {
+	if (ex->state == EX_RUNNING || ex->state == EX_EXITING) {
 		rpc_reply_error(call, RPC__STATUS__FAILED_PRECONDITION,
-			"the task (pid %d) is still running; stop it first or force the exit", (int)ex->child);
+			"the task (pid %d) is still running, and leaving would close its output pipes and kill it "
+			"at its next write; stop it first (Shutdown), then Exit", (int)ex->child);
 	} else {
 		ex->exit_requested = true;
-		ex->exit_forced = req->force;
 		rpc_reply(call, &r.base);
 	}
 	pthread_mutex_unlock(&ex->mu);

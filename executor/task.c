@@ -63,7 +63,10 @@ static int resolve_ids(const char *user, const char *group, struct ids *ids, cha
 			if (getgrouplist(pw->pw_name, pw->pw_gid, ids->groups, &ids->ngroups) < 0)
 				ids->ngroups = 0;
 		} else {
+			/* no passwd entry: its own id as group, no other groups
+			 * (never the executor's root group) */
 			ids->uid = (uid_t)strtoul(user, NULL, 10);
+			ids->gid = (gid_t)ids->uid;
 		}
 	}
 	if (group != NULL && *group != '\0') {
@@ -123,17 +126,20 @@ static void strv_free(char **v)
 
 /* In the child, after fork: async-signal-safe calls only. */
 static void child_exec(const char *path, char **argv, char **envp, const char *cwd, const struct ids *ids,
-	int out_fd, int err_fd, int report_fd)
+	mode_t mask, int out_fd, int err_fd, int report_fd)
 {
 	sigset_t none;
 	int e;
 
+	/* ignored dispositions and the mask survive exec: give the task the
+	 * defaults */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	/* ignored dispositions survive exec: give the task the defaults */
-	signal(SIGPIPE, SIG_DFL);
-	signal(SIGHUP, SIG_DFL);
 	setpgid(0, 0);
+	umask(mask);
 	int oom = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
 	if (oom >= 0) {
 		(void)!write(oom, "0", 1);
@@ -156,7 +162,18 @@ fail:
 	_exit(127);
 }
 
-static int open_logs(executor *ex, const Executor__LogConfig *lc)
+/* A prefix names files in the log dir: a plain name, never a path. */
+static bool valid_prefix(const char *p)
+{
+	if (p[0] == '\0' || p[0] == '.' || strlen(p) > NAME_MAX - 32)
+		return false;
+	for (; *p; p++)
+		if (*p == '/' || (unsigned char)*p < 0x20 || *p == 0x7f)
+			return false;
+	return true;
+}
+
+static int open_logs(executor *ex, const Executor__LogConfig *lc, logrot **logs)
 {
 	int rc;
 
@@ -177,10 +194,10 @@ static int open_logs(executor *ex, const Executor__LogConfig *lc)
 		return rc;
 	char base[NAME_MAX];
 	snprintf(base, sizeof(base), "%s.stdout", ex->log_prefix);
-	if ((rc = logrot_open(&ex->out_log, ex->log_dir, base, ex->log_max_files, ex->log_max_size)) != 0)
+	if ((rc = logrot_open(&logs[0], ex->log_dir, base, ex->log_max_files, ex->log_max_size)) != 0)
 		return rc;
 	snprintf(base, sizeof(base), "%s.stderr", ex->log_prefix);
-	return logrot_open(&ex->err_log, ex->log_dir, base, ex->log_max_files, ex->log_max_size);
+	return logrot_open(&logs[1], ex->log_dir, base, ex->log_max_files, ex->log_max_size);
 }
 
 int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_t errlen)
@@ -188,6 +205,7 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 	char path[PATH_MAX];
 	int outp[2] = {-1, -1}, errp[2] = {-1, -1}, rep[2] = {-1, -1};
 	char **argv = NULL, **envp = NULL;
+	logrot *logs[2] = {NULL, NULL};
 	struct ids ids;
 	int rc, e = 0;
 	pid_t pid;
@@ -196,13 +214,18 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 		snprintf(err, errlen, "Launch needs a command");
 		return -EINVAL;
 	}
+	if (req->logs != NULL && req->logs->prefix[0] != '\0' && !valid_prefix(req->logs->prefix)) {
+		snprintf(err, errlen, "log prefix \"%.64s\" is not a plain file name (no \"/\", no leading \".\")",
+			req->logs->prefix);
+		return -EINVAL;
+	}
 	if (resolve_ids(req->user, req->group, &ids, err, errlen) != 0)
 		return -EINVAL;
 	if ((rc = resolve_cmd(req->cmd, req->env, req->n_env, path, sizeof(path))) != 0) {
 		snprintf(err, errlen, "cannot execute \"%s\": %s", req->cmd, strerror(-rc));
 		return -EINVAL;
 	}
-	if ((rc = open_logs(ex, req->logs)) != 0) {
+	if ((rc = open_logs(ex, req->logs, logs)) != 0) {
 		snprintf(err, errlen, "cannot open the log files in %s: %s", ex->log_dir ? ex->log_dir : "?",
 			strerror(-rc));
 		goto fail;
@@ -222,7 +245,7 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 	unlink(ex->exit_path); /* a stale record from an earlier task in this dir */
 	pid = fork();
 	if (pid == 0)
-		child_exec(path, argv, envp, req->cwd, &ids, outp[1], errp[1], rep[1]);
+		child_exec(path, argv, envp, req->cwd, &ids, ex->task_umask, outp[1], errp[1], rep[1]);
 	if (pid < 0) {
 		rc = -errno;
 		snprintf(err, errlen, "fork: %s", strerror(errno));
@@ -247,8 +270,10 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 	}
 	fcntl(outp[0], F_SETFL, O_NONBLOCK);
 	fcntl(errp[0], F_SETFL, O_NONBLOCK);
-	ex->out_fd = outp[0];
-	ex->err_fd = errp[0];
+	ex->launched_logs[0] = logs[0];
+	ex->launched_logs[1] = logs[1];
+	ex->launched_fds[0] = outp[0];
+	ex->launched_fds[1] = errp[0];
 	ex->child = pid;
 	proc_start_time(pid, &ex->child_start_time);
 	ex->state = EX_RUNNING;
@@ -262,7 +287,7 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 		ex->memory_mb = req->resources->memory_mb;
 	}
 	if (req->kill_timeout_ms > 0)
-		ex->kill_timeout_ms = req->kill_timeout_ms;
+		ex->kill_timeout_ms = ex_clamp_ms(req->kill_timeout_ms);
 	ex->launched.pid = pid;
 	ex->launched.start_time = ex->child_start_time;
 	ex->launched.started_unix_ns = now_unix_ns();
@@ -279,12 +304,23 @@ fail:
 		if (rep[i] >= 0)
 			close(rep[i]);
 	}
-	logrot_close(ex->out_log);
-	logrot_close(ex->err_log);
-	ex->out_log = ex->err_log = NULL;
+	logrot_close(logs[0]);
+	logrot_close(logs[1]);
 	strv_free(argv);
 	strv_free(envp);
 	return rc ? rc : -EINVAL;
+}
+
+void ex_adopt_logs(executor *ex)
+{
+	if (ex->out_log != NULL || ex->launched_logs[0] == NULL)
+		return;
+	ex->out_log = ex->launched_logs[0];
+	ex->err_log = ex->launched_logs[1];
+	ex->out_fd = ex->launched_fds[0];
+	ex->err_fd = ex->launched_fds[1];
+	ex->launched_logs[0] = ex->launched_logs[1] = NULL;
+	ex->launched_fds[0] = ex->launched_fds[1] = -1;
 }
 
 void ex_fill_result(executor *ex, Executor__ExitResult *r)

@@ -2,6 +2,7 @@
  * through exec_client, with real children, signals, files and sockets. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -51,24 +52,37 @@ static ec_client *spawn(const char *name, ra_config *rec)
 	return c;
 }
 
-static void launch_sh(ec_client *c, const char *script, const Executor__LogConfig *logs)
+/* Launches `/bin/sh -c script` as user (NULL: ours); the reply in *out. */
+static Rpc__Status launch_as(ec_client *c, const char *script, const char *user,
+	const Executor__LogConfig *logs, Executor__LaunchReply **out, rpc_error *e)
 {
 	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
-	Executor__LaunchReply *rep = NULL;
 	char *args[] = {"-c", (char *)script};
 	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin"};
-	rpc_error e;
 
 	lr.cmd = "/bin/sh";
 	lr.args = args;
 	lr.n_args = 2;
 	lr.env = env;
 	lr.n_env = 1;
+	lr.user = (char *)(user ? user : "");
 	lr.logs = (Executor__LogConfig *)logs;
-	if (ec_launch(c, &lr, &rep, T_MS, &e) != RPC__STATUS__OK)
+	return ec_launch(c, &lr, out, T_MS, e);
+}
+
+/* Returns the task's pid. */
+static pid_t launch_sh(ec_client *c, const char *script, const Executor__LogConfig *logs)
+{
+	Executor__LaunchReply *rep = NULL;
+	rpc_error e;
+	pid_t pid;
+
+	if (launch_as(c, script, NULL, logs, &rep, &e) != RPC__STATUS__OK)
 		fail_msg("launch: %s", e.message);
-	assert_true(rep->pid > 0);
+	pid = rep->pid;
+	assert_true(pid > 0);
 	ec_free(rep);
+	return pid;
 }
 
 static Executor__ExitResult *wait_result(ec_client *c, int64_t timeout_ms, Executor__WaitReply **keep)
@@ -235,7 +249,9 @@ static void test_shutdown_ignored_term_kills_tree(void **state)
 
 /* A "driver" process (tests/integration/crash-driver) spawns the executor,
  * launches a task, saves the record and is SIGKILLed. Returns the record. */
-static const char *crashed_driver(const char *name, const char *script)
+/* A driver that spawned an executor, launched script and was SIGKILLed;
+ * ignoring: signals that driver ignored (its executor inherits that). */
+static const char *crashed_driver_ignoring(const char *name, const char *script, const int *ignoring)
 {
 	static char recpath[4096];
 	pid_t pid;
@@ -245,6 +261,8 @@ static const char *crashed_driver(const char *name, const char *script)
 	unlink(recpath);
 	pid = fork();
 	if (pid == 0) {
+		for (; ignoring && *ignoring; ignoring++)
+			signal(*ignoring, SIG_IGN);
 		execl(th_build_path("tests/integration/crash-driver"), "crash-driver", executor_bin(),
 			th_tmpdir(name), recpath, script, (char *)NULL);
 		_exit(127);
@@ -254,6 +272,11 @@ static const char *crashed_driver(const char *name, const char *script)
 	waitpid(pid, &status, 0);
 	assert_true(WIFSIGNALED(status));
 	return recpath;
+}
+
+static const char *crashed_driver(const char *name, const char *script)
+{
+	return crashed_driver_ignoring(name, script, NULL);
 }
 
 static ec_client *reattach_from(const char *recpath)
@@ -903,6 +926,282 @@ static void test_idle_timeout(void **state)
 	ra_config_free(&rec);
 }
 
+/* ---- review defects (issue 12): each test failed before its fix ---- */
+
+/* The task gets its launcher's umask, not the executor's private 077:
+ * with 077, rkt made the pod's root unreadable to a non-root app. */
+static void test_task_gets_launcher_umask(void **state)
+{
+	Executor__WaitReply *w;
+	char path[4096], *text;
+
+	(void)state;
+	mode_t old = umask(027);
+	ec_client *c = spawn("umask", NULL);
+	umask(old);
+	launch_sh(c, "umask", NULL);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+	ec_free(w);
+	snprintf(path, sizeof(path), "%s/logs/task.stdout.0", th_tmpdir("umask"));
+	text = th_read(path);
+	assert_non_null(text);
+	assert_string_equal(text, "0027\n");
+	free(text);
+	exit_executor(c);
+}
+
+/* Takes the pid the kernel hands out next (as root, through ns_last_pid)
+ * for a `sleep`; returns its pid, which is want when that worked. */
+static pid_t fork_sleep_as(pid_t want)
+{
+	pid_t pid = -1;
+
+	for (int i = 0; i < 50; i++) {
+		FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+		if (f != NULL) {
+			fprintf(f, "%d", (int)want - 1);
+			fclose(f);
+		}
+		pid = fork();
+		if (pid == 0) {
+			execl("/bin/sleep", "sleep", "30", (char *)NULL);
+			_exit(127);
+		}
+		if (pid == want)
+			return pid;
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	return pid;
+}
+
+static bool proc_gone(void *pid)
+{
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d", *(pid_t *)pid);
+	return access(path, F_OK) != 0;
+}
+
+/* Between the reap and the exit record the task's pid is free: a FIFO where
+ * the record's temp file goes holds the executor there. Signal, Stats and
+ * Shutdown must not touch the process that got the pid next; once, Signal
+ * killed it. */
+static void test_reaped_pid_never_signalled(void **state)
+{
+	Executor__SignalRequest sr = EXECUTOR__SIGNAL_REQUEST__INIT;
+	Executor__SignalReply *srep = NULL;
+	Executor__StatsRequest str = EXECUTOR__STATS_REQUEST__INIT;
+	Executor__StatsReply *strep = NULL;
+	Executor__ShutdownRequest shr = EXECUTOR__SHUTDOWN_REQUEST__INIT;
+	Executor__ShutdownReply *shrep = NULL;
+	Executor__WaitReply *w;
+	char fifo[4096], buf[512];
+	ra_config rec;
+	rpc_error e;
+	pid_t task, other;
+	int fd;
+
+	(void)state;
+	ec_client *c = spawn("reaped", &rec);
+	snprintf(fifo, sizeof(fifo), "%s/exit.json.tmp.%d.1", th_tmpdir("reaped"), (int)rec.pid);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	task = launch_sh(c, "exit 3", NULL);
+	assert_true(th_eventually(proc_gone, &task, T_MS));
+	other = fork_sleep_as(task);
+	if (other != task)
+		print_message("could not take pid %d for the stand-in (got %d)\n", (int)task, (int)other);
+	sr.signal = SIGTERM;
+	assert_int_equal(ec_signal(c, &sr, &srep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	assert_int_equal(ec_stats(c, &str, &strep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	shr.grace_ms = 0;
+	assert_int_equal(ec_shutdown(c, &shr, &shrep, T_MS, &e), RPC__STATUS__OK);
+	assert_true(shrep->already_exited);
+	ec_free(shrep);
+	usleep(100000);
+	assert_true(th_alive(other));
+	/* let the record through: the FIFO cannot be fsynced, so the executor
+	 * answers from memory and writes the record on its next try */
+	fd = open(fifo, O_RDONLY);
+	assert_true(fd >= 0);
+	while (read(fd, buf, sizeof(buf)) > 0)
+		;
+	close(fd);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 3);
+	ec_free(w);
+	assert_true(th_alive(other));
+	kill(other, SIGKILL);
+	waitpid(other, NULL, 0);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
+/* Exit(force) used to leave the task running with its pipes closed: it died
+ * of SIGPIPE at its next write, unrecorded. It is refused now. */
+static void test_exit_force_refused_while_running(void **state)
+{
+	Executor__ExitRequest er = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *erep = NULL;
+	Executor__WaitReply *w;
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("exitforce", NULL);
+	launch_sh(c, "trap 'exit 4' USR1; while :; do echo tick; sleep 0.05; done", NULL);
+	er.force = true;
+	assert_int_equal(ec_exit(c, &er, &erep, T_MS, &e), RPC__STATUS__FAILED_PRECONDITION);
+	assert_non_null(strstr(e.message, "still running"));
+	usleep(300000);
+	Executor__ExitResult *r = wait_result(c, 100, &w);
+	assert_false(r->exited);
+	ec_free(w);
+	shutdown_task(c, 5000);
+	wait_result(c, 0, &w);
+	ec_free(w);
+	exit_executor(c);
+}
+
+/* A numeric user without a passwd entry ran in group root. */
+static void test_numeric_user_gets_own_group(void **state)
+{
+	Executor__LaunchReply *rep = NULL;
+	Executor__WaitReply *w;
+	char path[4096], *text;
+	rpc_error e;
+
+	(void)state;
+	if (geteuid() != 0)
+		skip();
+	ec_client *c = spawn("numuser", NULL);
+	chmod(th_tmpdir("numuser"), 0755); /* the task writes nothing, but runs from / */
+	assert_int_equal(launch_as(c, "cd /; id -u; id -g; id -G", "12345", NULL, &rep, &e), RPC__STATUS__OK);
+	ec_free(rep);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+	ec_free(w);
+	snprintf(path, sizeof(path), "%s/logs/task.stdout.0", th_tmpdir("numuser"));
+	text = th_read(path);
+	assert_non_null(text);
+	assert_string_equal(text, "12345\n12345\n12345\n");
+	free(text);
+	exit_executor(c);
+}
+
+/* An executor spawned by a driver that ignored SIGCHLD and SIGINT: it
+ * must still see its task's exit, and the task must still die of SIGINT.
+ * Before, Wait never returned and Shutdown(SIGINT) ended only by SIGKILL. */
+static void test_spawner_dispositions_not_inherited(void **state)
+{
+	static const int ignoring[] = {SIGCHLD, SIGINT, 0};
+	Executor__ShutdownRequest sr = EXECUTOR__SHUTDOWN_REQUEST__INIT;
+	Executor__ShutdownReply *rep = NULL;
+	Executor__WaitReply *w;
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = reattach_from(crashed_driver_ignoring("dispositions", "exec sleep 100", ignoring));
+	sr.signal = SIGINT;
+	sr.grace_ms = 5000;
+	assert_int_equal(ec_shutdown(c, &sr, &rep, T_MS, &e), RPC__STATUS__OK);
+	ec_free(rep);
+	Executor__ExitResult *r = wait_result(c, 8000, &w);
+	assert_true(r->exited);
+	assert_int_equal(r->signal, SIGINT);
+	ec_free(w);
+	exit_executor(c);
+}
+
+/* A Launch that arrives after Exit was a task nobody would ever record. */
+static void test_launch_refused_after_exit(void **state)
+{
+	Executor__ExitRequest er = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *erep = NULL;
+	Executor__LaunchReply *rep = NULL;
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("leaving", NULL);
+	pid_t pid = ec_version_info(c)->pid;
+	assert_int_equal(ec_exit(c, &er, &erep, T_MS, &e), RPC__STATUS__OK);
+	ec_free(erep);
+	assert_int_equal(launch_as(c, "sleep 100", NULL, NULL, &rep, &e), RPC__STATUS__UNAVAILABLE);
+	assert_non_null(strstr(e.message, "leaving"));
+	ec_close(c);
+	for (int i = 0; i < 1000 && th_alive(pid); i++)
+		usleep(10000);
+	assert_false(th_alive(pid));
+}
+
+/* Durations from the wire near INT64_MAX overflowed: a grace period of
+ * INT64_MAX SIGKILLed at once, a Wait timeout of INT64_MAX returned at once. */
+static void test_wire_durations_clamped(void **state)
+{
+	Executor__ShutdownRequest sr = EXECUTOR__SHUTDOWN_REQUEST__INIT;
+	Executor__ShutdownReply *rep = NULL;
+	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
+	Executor__WaitReply *w = NULL;
+	char ready[4096], script[8192];
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("clamp", NULL);
+	snprintf(ready, sizeof(ready), "%s/ready", th_tmpdir("clamp"));
+	snprintf(script, sizeof(script), "trap '' TERM; echo up > %s; while :; do sleep 0.05; done", ready);
+	launch_sh(c, script, NULL);
+	assert_true(th_eventually(file_nonempty, ready, T_MS));
+	sr.grace_ms = INT64_MAX;
+	assert_int_equal(ec_shutdown(c, &sr, &rep, T_MS, &e), RPC__STATUS__OK);
+	ec_free(rep);
+	usleep(500000);
+	Executor__ExitResult *r = wait_result(c, 100, &w);
+	assert_false(r->exited);
+	ec_free(w);
+	wr.timeout_ms = INT64_MAX - 1;
+	assert_int_equal(ec_wait(c, &wr, &w, 500, &e), RPC__STATUS__DEADLINE_EXCEEDED);
+	shutdown_task(c, 0);
+	assert_int_equal(wait_result(c, 0, &w)->signal, SIGKILL);
+	ec_free(w);
+	exit_executor(c);
+}
+
+/* A task that exits at once sometimes got start_time 0 in its LaunchReply
+ * (reaped before its start time was read): its handle lost its identity. */
+static void test_launch_reply_start_time_of_quick_task(void **state)
+{
+	(void)state;
+	for (int i = 0; i < 30; i++) {
+		Executor__LaunchReply *rep = NULL;
+		Executor__WaitReply *w;
+		rpc_error e;
+		ec_client *c = spawn("quick", NULL);
+		assert_int_equal(launch_as(c, "exit 0", NULL, NULL, &rep, &e), RPC__STATUS__OK);
+		if (rep->start_time == 0)
+			fail_msg("launch %d: start_time 0 for pid %d", i, (int)rep->pid);
+		ec_free(rep);
+		wait_result(c, 0, &w);
+		ec_free(w);
+		exit_executor(c);
+	}
+}
+
+/* logs.prefix "../x" wrote logs outside the log dir. */
+static void test_log_prefix_is_a_plain_name(void **state)
+{
+	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
+	Executor__LaunchReply *rep = NULL;
+	char path[4096];
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("prefix", NULL);
+	snprintf(path, sizeof(path), "%s/logs", th_tmpdir("prefix"));
+	lc.dir = path;
+	lc.prefix = "../escaped";
+	assert_int_equal(launch_as(c, "echo out", NULL, &lc, &rep, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "../escaped"));
+	snprintf(path, sizeof(path), "%s/escaped.stdout.0", th_tmpdir("prefix"));
+	assert_int_not_equal(access(path, F_OK), 0);
+	exit_executor(c);
+}
+
 static int teardown_all(void **state)
 {
 	int left = th_stop_executors();
@@ -937,6 +1236,15 @@ int main(void)
 		cmocka_unit_test(test_unwritable_exit_record),
 		cmocka_unit_test(test_refuses_without_cookie),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_task_gets_launcher_umask),
+		cmocka_unit_test(test_reaped_pid_never_signalled),
+		cmocka_unit_test(test_exit_force_refused_while_running),
+		cmocka_unit_test(test_numeric_user_gets_own_group),
+		cmocka_unit_test(test_spawner_dispositions_not_inherited),
+		cmocka_unit_test(test_launch_refused_after_exit),
+		cmocka_unit_test(test_wire_durations_clamped),
+		cmocka_unit_test(test_launch_reply_start_time_of_quick_task),
+		cmocka_unit_test(test_log_prefix_is_a_plain_name),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)
