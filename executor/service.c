@@ -56,7 +56,7 @@ static void h_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		ex->launch_request_id = rpc_call_request_id(call);
 		rpc_reply(call, &ex->launched.base);
 	} else {
-		rpc_reply_error(call, rc == -EINVAL || rc == -ENOENT || rc == -EACCES ?
+		rpc_reply_error(call, rc == -EINVAL || rc == -ENOENT || rc == -EACCES || rc == -ELOOP || rc == -ENOTDIR ?
 			RPC__STATUS__INVALID_ARGUMENT : RPC__STATUS__INTERNAL, "%s", err);
 	}
 	pthread_mutex_unlock(&ex->mu);

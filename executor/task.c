@@ -226,8 +226,12 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 		return -EINVAL;
 	}
 	if ((rc = open_logs(ex, req->logs, logs)) != 0) {
-		snprintf(err, errlen, "cannot open the log files in %s: %s", ex->log_dir ? ex->log_dir : "?",
-			strerror(-rc));
+		if (rc == -ELOOP)
+			snprintf(err, errlen, "log dir %s is a symbolic link: refused (name the real directory)",
+				ex->log_dir);
+		else
+			snprintf(err, errlen, "cannot open the log files in %s: %s", ex->log_dir ? ex->log_dir : "?",
+				strerror(-rc));
 		goto fail;
 	}
 	argv = strv_dup(req->args, req->n_args, req->cmd);
