@@ -7,11 +7,50 @@
 #include <string.h>
 
 #include "taskenv.h"
+#include "validate.h"
 
 bool rd_is_ip(const char *s)
 {
 	unsigned char buf[16];
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+char *rd_volume_name(const char *alloc_id, const char *task_name, const char *suffix)
+{
+	char *raw = NULL;
+	if (asprintf(&raw, "%s-%s-%s", alloc_id, task_name, suffix) < 0)
+		return NULL;
+	/* each character becomes one: [a-z0-9-] kept, A-Z lowered, any other
+	 * (a UTF-8 sequence counting as one) a "-"; the seed's "_" -> "-" is the
+	 * special case that keeps its names */
+	char *o = raw;
+	for (const unsigned char *p = (const unsigned char *)raw; *p;) {
+		unsigned char ch = *p;
+		size_t len = 1;
+		if (ch >= 0xc2 && ch <= 0xdf)
+			len = 2;
+		else if (ch >= 0xe0 && ch <= 0xef)
+			len = 3;
+		else if (ch >= 0xf0 && ch <= 0xf4)
+			len = 4;
+		size_t k = 1;
+		while (k < len && (p[k] & 0xc0) == 0x80)
+			k++;
+		if (k < len)
+			k = 1; /* a broken sequence: its first byte alone */
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') || ch == '-')
+			*o++ = (char)ch;
+		else if (ch >= 'A' && ch <= 'Z')
+			*o++ = (char)(ch - 'A' + 'a');
+		else
+			*o++ = '-';
+		p += k;
+	}
+	*o = '\0';
+	/* an ACName starts with [a-z0-9] (it ends with the suffix's) */
+	size_t lead = strspn(raw, "-");
+	memmove(raw, raw + lead, strlen(raw + lead) + 1);
+	return raw;
 }
 
 static const char *tf(bool b)
@@ -55,12 +94,142 @@ static int add_ports(rd_strv *prepare, const rd_port *ports, size_t n, bool dyna
 	return 0;
 }
 
+/* The alloc, local and secrets dirs, mounted at the task env's
+ * NOMAD_ALLOC_DIR, NOMAD_TASK_DIR and NOMAD_SECRETS_DIR (a task env may move
+ * them, so they are checked here). */
+static int add_dir_mounts(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
+                          rd_strv *prepare, char **err)
+{
+	const struct {
+		const char *kind, *source, *target_var, *dir;
+	} dirmounts[] = {
+		{"alloc", dirs->shared_alloc_dir, RD_ENV_ALLOC_DIR, "alloc directory"},
+		{"local", dirs->local_dir, RD_ENV_TASK_DIR, "local directory"},
+		{"secrets", dirs->secrets_dir, RD_ENV_SECRETS_DIR, "secrets directory"},
+	};
+	for (size_t i = 0; i < 3; i++) {
+		const char *target = rd_kv_get(env, dirmounts[i].target_var);
+		const char *source = dirmounts[i].source;
+		char subject[64];
+		snprintf(subject, sizeof(subject), "task env \"%s\"", dirmounts[i].target_var);
+		if (rd_check_volume_source(dirmounts[i].dir, source ? source : "", err) < 0 ||
+		    rd_check_mount_target(subject, target ? target : "", err) < 0)
+			return -1;
+		char *vol = rd_volume_name(t->alloc_id, t->name, dirmounts[i].kind);
+		int r = vol ? rd_strv_appendf(prepare, "--volume=%s,kind=host,source=%s", vol,
+		                              source ? source : "")
+		            : -1;
+		if (r == 0)
+			r = rd_strv_appendf(prepare, "--mount=volume=%s,target=%s", vol,
+			                    target ? target : "");
+		free(vol);
+		if (r < 0)
+			return rd_errf(err, "out of memory");
+	}
+	return 0;
+}
+
+/* The config's volumes, host:container[:readOnly], with the seed's errors
+ * and warning. */
+static int add_user_volumes(const rd_task *t, const rd_args_opts *opts, rd_rkt_args *out,
+                            char **err)
+{
+	const rd_strv *vols = &t->config.volumes;
+	rd_strv parts = {0};
+	char *vol = NULL;
+	if (vols->n == 0)
+		return 0;
+	if (!opts->volumes_enabled) {
+		char *q = rd_quote_list_ascii(vols);
+		if (!q)
+			goto oom;
+		rd_errf(err, "rkt.volumes.enabled is false; cannot use rkt volumes: %s", q);
+		free(q);
+		return -1;
+	}
+	for (size_t i = 0; i < vols->n; i++) {
+		const char *raw = vols->v[i];
+		const char *ro = "false";
+		rd_strv_free(&parts);
+		OOM_IF(split_colon(raw, &parts));
+		if (parts.n == 3) {
+			if (strcmp(parts.v[2], "readOnly") == 0)
+				ro = "true";
+			else
+				OOM_IF(rd_strv_appendf(&out->warnings,
+				                       "Unknown volume parameter '%s' ignored for mount %s",
+				                       parts.v[2], parts.v[0]));
+		} else if (parts.n != 2) {
+			char *q = rd_quote(raw, false);
+			if (!q)
+				goto oom;
+			rd_errf(err, "invalid rkt volume: %s", q);
+			free(q);
+			goto fail;
+		}
+		char subject[64], idx[24];
+		snprintf(subject, sizeof(subject), "config key \"volumes[%zu]\"", i);
+		if (rd_check_volume(subject, raw, err) < 0) /* validated; kept as a guard */
+			goto fail;
+		snprintf(idx, sizeof(idx), "%zu", i);
+		free(vol);
+		if (!(vol = rd_volume_name(t->alloc_id, t->name, idx)))
+			goto oom;
+		OOM_IF(rd_strv_appendf(&out->prepare, "--volume=%s,kind=host,source=%s,readOnly=%s",
+		                       vol, parts.v[0], ro));
+		OOM_IF(rd_strv_appendf(&out->prepare, "--mount=volume=%s,target=%s", vol, parts.v[1]));
+	}
+	rd_strv_free(&parts);
+	free(vol);
+	return 0;
+oom:
+	rd_errf(err, "out of memory");
+fail:
+	rd_strv_free(&parts);
+	free(vol);
+	return -1;
+}
+
+/* The config's args, interpolated, after "--". rkt ends an app's arguments
+ * at "---" (refused) and drops empty ones (a warning). */
+static int add_app_args(const rd_config *c, const rd_kv *env, rd_rkt_args *out, char **err)
+{
+	if (c->args.n == 0)
+		return 0;
+	size_t first = out->prepare.n + 1;
+	if (rd_strv_append(&out->prepare, "--") < 0 ||
+	    rd_env_replace_all(&c->args, env, &out->prepare) < 0)
+		return rd_errf(err, "out of memory");
+	for (size_t i = 0; i < c->args.n && first + i < out->prepare.n; i++) {
+		const char *arg = out->prepare.v[first + i];
+		char subject[600];
+		if (strcmp(arg, c->args.v[i]) == 0) {
+			snprintf(subject, sizeof(subject), "config key \"args[%zu]\"", i);
+		} else {
+			char *q = rd_quote(c->args.v[i], false);
+			if (!q)
+				return rd_errf(err, "out of memory");
+			snprintf(subject, sizeof(subject), "config key \"args[%zu]\" (%.500s interpolated)",
+			         i, q);
+			free(q);
+		}
+		if (rd_check_app_arg(subject, arg, err) < 0)
+			return -1;
+		if (arg[0] == '\0' &&
+		    rd_strv_appendf(&out->warnings,
+		                    "%s is empty; rkt drops empty arguments, so the app does not get it",
+		                    subject) < 0)
+			return rd_errf(err, "out of memory");
+	}
+	return 0;
+}
+
 int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
                   const rd_args_opts *opts, rd_rkt_args *out, char **err)
 {
 	const rd_config *c = &t->config;
-	rd_strv global = {0}, parts = {0};
-	char *sanitized = NULL, *network = NULL;
+	rd_strv global = {0};
+	char *network = NULL;
 	memset(out, 0, sizeof(*out));
 
 	if (!t->alloc_id || !t->alloc_id[0])
@@ -96,69 +265,9 @@ int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
 	if (c->no_overlay)
 		OOM_IF(rd_strv_append(&out->prepare, "--no-overlay=true"));
 
-	/* Underscores to dashes in the task name for volume names (Nomad #2358). */
-	if (!(sanitized = strdup(t->name)))
-		goto oom;
-	for (char *p = sanitized; *p; p++)
-		if (*p == '_')
-			*p = '-';
-
-	const struct {
-		const char *kind, *source, *target_var;
-	} dirmounts[] = {
-		{"alloc", dirs->shared_alloc_dir, RD_ENV_ALLOC_DIR},
-		{"local", dirs->local_dir, RD_ENV_TASK_DIR},
-		{"secrets", dirs->secrets_dir, RD_ENV_SECRETS_DIR},
-	};
-	for (size_t i = 0; i < 3; i++) {
-		const char *target = rd_kv_get(env, dirmounts[i].target_var);
-		const char *source = dirmounts[i].source;
-		OOM_IF(rd_strv_appendf(&out->prepare, "--volume=%s-%s-%s,kind=host,source=%s",
-		                       t->alloc_id, sanitized, dirmounts[i].kind,
-		                       source ? source : ""));
-		OOM_IF(rd_strv_appendf(&out->prepare, "--mount=volume=%s-%s-%s,target=%s",
-		                       t->alloc_id, sanitized, dirmounts[i].kind,
-		                       target ? target : ""));
-	}
-
-	/* User volumes: host:container[:readOnly] */
-	if (c->volumes.n > 0) {
-		if (!opts->volumes_enabled) {
-			char *q = rd_quote_list_ascii(&c->volumes);
-			if (!q)
-				goto oom;
-			rd_errf(err, "rkt.volumes.enabled is false; cannot use rkt volumes: %s", q);
-			free(q);
-			goto fail;
-		}
-		for (size_t i = 0; i < c->volumes.n; i++) {
-			const char *raw = c->volumes.v[i];
-			const char *ro = "false";
-			rd_strv_free(&parts);
-			OOM_IF(split_colon(raw, &parts));
-			if (parts.n == 3) {
-				if (strcmp(parts.v[2], "readOnly") == 0)
-					ro = "true";
-				else
-					OOM_IF(rd_strv_appendf(&out->warnings,
-					                       "Unknown volume parameter '%s' ignored for "
-					                       "mount %s",
-					                       parts.v[2], parts.v[0]));
-			} else if (parts.n != 2) {
-				char *q = rd_quote(raw, false);
-				if (!q)
-					goto oom;
-				rd_errf(err, "invalid rkt volume: %s", q);
-				free(q);
-				goto fail;
-			}
-			OOM_IF(rd_strv_appendf(&out->prepare,
-			                       "--volume=%s-%s-%zu,kind=host,source=%s,readOnly=%s",
-			                       t->alloc_id, sanitized, i, parts.v[0], ro));
-			OOM_IF(rd_strv_appendf(&out->prepare, "--mount=volume=%s-%s-%zu,target=%s",
-			                       t->alloc_id, sanitized, i, parts.v[1]));
-		}
-	}
+	if (add_dir_mounts(t, env, dirs, &out->prepare, err) < 0 ||
+	    add_user_volumes(t, opts, out, err) < 0)
+		goto fail;
 
 	/* The task environment, sorted by key (Go's map order is random). */
 	for (size_t i = 0; i < env->n; i++)
@@ -219,23 +328,16 @@ int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
 	if (c->group && c->group[0])
 		OOM_IF(rd_strv_appendf(&out->prepare, "--group=%s", c->group));
 
-	/* The user's args, interpolated, after "--". */
-	if (c->args.n > 0) {
-		OOM_IF(rd_strv_append(&out->prepare, "--"));
-		OOM_IF(rd_env_replace_all(&c->args, env, &out->prepare));
-	}
+	if (add_app_args(c, env, out, err) < 0)
+		goto fail;
 
 	rd_strv_free(&global);
-	rd_strv_free(&parts);
-	free(sanitized);
 	free(network);
 	return 0;
 oom:
 	rd_errf(err, "out of memory");
 fail:
 	rd_strv_free(&global);
-	rd_strv_free(&parts);
-	free(sanitized);
 	free(network);
 	rd_rkt_args_free(out);
 	return -1;

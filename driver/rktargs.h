@@ -43,10 +43,23 @@ typedef struct rd_rkt_args {
  *   invalid rkt volume: "a:b:c:d"
  *   invalid ip address for container dns server "x"
  *   RD_ERR_PORT_MAP_NOT_SET, RD_ERR_NO_NETWORK_FOR_PORTS
- * plus two of ours: a missing alloc_id, and a dynamic port still 0. */
+ * plus two of ours: a missing alloc_id, and a dynamic port still 0, and the
+ * checks of validate.h on what only the task env gives: an arg interpolated
+ * to "---", a mount target (NOMAD_ALLOC_DIR, NOMAD_TASK_DIR,
+ * NOMAD_SECRETS_DIR) or host directory rkt would split. An arg that is (or
+ * is interpolated to) "" gets a warning: rkt drops it. */
 int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
                   const rd_args_opts *opts, rd_rkt_args *out, char **err);
 void rd_rkt_args_free(rd_rkt_args *a);
+
+/* The name of one of the pod's volumes: "<alloc_id>-<task_name>-<suffix>"
+ * made an ACName (what rkt takes: [a-z0-9-], starting and ending with
+ * [a-z0-9]). Each character is kept when in [a-z0-9-], lowered when in A-Z,
+ * else turned into "-" (a UTF-8 sequence is one character), and leading "-"
+ * are dropped; suffix ("alloc", "local", "secrets", a volume's index) ends it.
+ * Every name the seed could give rkt (task names of [a-z0-9_-], with its
+ * "_" -> "-") comes out as the seed's. malloc'd; NULL when out of memory. */
+char *rd_volume_name(const char *alloc_id, const char *task_name, const char *suffix);
 
 /* inet_pton accepts s as an IPv4 or IPv6 address (Go's net.ParseIP != nil,
  * except that leading zeros in IPv4 parts are refused). */

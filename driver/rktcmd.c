@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "log.h"
 #include "now.h"
 
 extern char **environ;
@@ -168,4 +169,139 @@ void rd_cmd_result_free(rd_cmd_result *res)
 	free(res->error);
 	memset(res, 0, sizeof(*res));
 	res->status = -1;
+}
+
+#define ERROR_LINE_MAX 2048
+
+/* The bounds of the line before end (end: one past the last byte
+ * considered); *start is set to its first byte. Trailing "\r" and blanks are
+ * left out of the returned length. */
+static size_t line_before(const char *buf, const char *end, const char **start)
+{
+	const char *s = end;
+	while (s > buf && s[-1] != '\n')
+		s--;
+	*start = s;
+	const char *e = end;
+	while (e > s && (e[-1] == '\r' || e[-1] == ' ' || e[-1] == '\t'))
+		e--;
+	return (size_t)(e - s);
+}
+
+/* The last non-blank line of buf[0..len), or NULL; *n its length. */
+static const char *last_line(const char *buf, size_t len, size_t *n)
+{
+	const char *end = buf + len;
+	while (end > buf) {
+		const char *s;
+		*n = line_before(buf, end, &s);
+		if (*n > 0)
+			return s;
+		end = s > buf ? s - 1 : buf; /* before the "\n" */
+	}
+	return NULL;
+}
+
+/* The last line of buf beginning with "Error: ", or NULL. */
+static const char *last_cobra_error(const char *buf, size_t len, size_t *n)
+{
+	const char *end = buf + len, *found = NULL;
+	while (end > buf && !found) {
+		const char *s;
+		size_t l = line_before(buf, end, &s);
+		if (l > 7 && strncmp(s, "Error: ", 7) == 0) {
+			found = s + 7;
+			*n = l - 7;
+		}
+		end = s > buf ? s - 1 : buf;
+	}
+	return found;
+}
+
+/* a, then sep and b when b is not NULL, cut to ERROR_LINE_MAX bytes (at a
+ * character boundary) with "…" after a cut. */
+static char *bounded(const char *a, size_t an, const char *sep, const char *b, size_t bn)
+{
+	size_t sn = b ? strlen(sep) : 0, total = an + sn + (b ? bn : 0);
+	char *out = malloc(total + 4);
+	if (!out)
+		return NULL;
+	memcpy(out, a, an);
+	if (b) {
+		memcpy(out + an, sep, sn);
+		memcpy(out + an + sn, b, bn);
+	}
+	if (total > ERROR_LINE_MAX) {
+		total = ERROR_LINE_MAX;
+		while (total > 0 && ((unsigned char)out[total] & 0xc0) == 0x80)
+			total--; /* not half a character */
+		memcpy(out + total, "\xe2\x80\xa6", 3);
+		total += 3;
+	}
+	out[total] = '\0';
+	return out;
+}
+
+char *rd_cmd_error_line(const rd_cmd_result *res)
+{
+	const char *err = res->err ? res->err : "", *out = res->out ? res->out : "";
+	size_t elen = res->err ? res->err_len : 0, olen = res->out ? res->out_len : 0, n = 0;
+	const char *l = last_cobra_error(err, elen, &n);
+	if (l)
+		return bounded(l, n, "", NULL, 0);
+	if ((l = last_line(err, elen, &n)) != NULL) {
+		/* rkt --debug: "msg\n  └─err\n    └─cause": the header and the innermost */
+		static const char tree[] = "\xe2\x94\x94\xe2\x94\x80"; /* └─ */
+		const char *t = l;
+		while (t < l + n && *t == ' ')
+			t++;
+		if (t > l && (size_t)(l + n - t) >= 6 && memcmp(t, tree, 6) == 0) {
+			const char *cause = t + 6, *hdr = l;
+			size_t cn = (size_t)(l + n - cause), hn = 0;
+			while (hdr > err) {
+				const char *s;
+				hn = line_before(err, hdr - 1, &s);
+				hdr = s;
+				if (hn > 0 && *s != ' ') /* "prepare: " alone: no second ":" */
+					return bounded(s, hn, s[hn - 1] == ':' ? " " : ": ", cause, cn);
+			}
+			return bounded(cause, cn, "", NULL, 0);
+		}
+		return bounded(l, n, "", NULL, 0);
+	}
+	if ((l = last_line(out, olen, &n)) != NULL)
+		return bounded(l, n, "", NULL, 0);
+	return strdup("");
+}
+
+/* Logs buf at debug level, a log line per line (long ones in pieces, as a
+ * log line holds 2 KiB): "<what>: rkt's <stream>: <line>". */
+static void log_output(const char *what, const char *stream, const char *buf, size_t len)
+{
+	enum { PIECE = 1024 };
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		do {
+			size_t k = n > PIECE ? PIECE : n;
+			log_debug("%s: rkt's %s: %.*s", what, stream, (int)k, p);
+			p += k;
+			n -= k;
+		} while (n > 0);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+int rd_cmd_failed(const rd_cmd_result *res, const char *what, char **err)
+{
+	log_debug("%s: rkt exited with status %d", what, res->status);
+	log_output(what, "stdout", res->out ? res->out : "", res->out ? res->out_len : 0);
+	log_output(what, "stderr", res->err ? res->err : "", res->err ? res->err_len : 0);
+	char *line = rd_cmd_error_line(res);
+	if (!line)
+		return rd_errf(err, "%s: exit status %d", what, res->status);
+	rd_errf(err, "%s: exit status %d: %s", what, res->status, line[0] ? line : "(rkt printed nothing)");
+	free(line);
+	return -1;
 }

@@ -80,8 +80,152 @@ static int decode_strings(const char *key, const cJSON *v, rd_strv *out, char **
 	return 0;
 }
 
+/* ---- values rkt would read as something else (issues 12.17, 12.18) */
+
+/* Sets *err to `<subject>: <what>"<value>" <problem>` and returns -1. */
+static int misread(char **err, const char *subject, const char *what, const char *value,
+                   const char *problem)
+{
+	char *q = rd_quote(value, false);
+	if (!q)
+		return OOM(err);
+	rd_errf(err, "%s: %s%s %s", subject, what, q, problem);
+	free(q);
+	return -1;
+}
+
+int rd_check_app_arg(const char *subject, const char *arg, char **err)
+{
+	if (strcmp(arg, "---") == 0)
+		return misread(err, subject, "", arg,
+		               "ends the app's arguments for rkt, which would read the words after it "
+		               "as its own flags and images");
+	return 0;
+}
+
+static int check_volume_source(const char *subject, const char *what, const char *path, char **err)
+{
+	if (strchr(path, ','))
+		return misread(err, subject, what, path,
+		               "contains \",\", which rkt would read as the start of another volume "
+		               "option");
+	return 0;
+}
+
+int rd_check_volume_source(const char *subject, const char *path, char **err)
+{
+	return check_volume_source(subject, "", path, err);
+}
+
+/* rkt's --mount is url.ParseQuery(strings.Replace(s, ",", "&", -1)). */
+static int check_mount_target(const char *subject, const char *what, const char *path, char **err)
+{
+	const char *bad = strpbrk(path, ",&;%+");
+	if (!bad)
+		return 0;
+	char problem[160];
+	switch (*bad) {
+	case ',':
+	case '&':
+		snprintf(problem, sizeof(problem),
+		         "contains \"%c\", which rkt's --mount would read as the start of another "
+		         "mount option", *bad);
+		break;
+	case ';':
+		snprintf(problem, sizeof(problem),
+		         "contains \";\", which rkt's --mount refuses as a query separator");
+		break;
+	case '%':
+		snprintf(problem, sizeof(problem),
+		         "contains \"%%\", which rkt's --mount would decode as a URL escape");
+		break;
+	default:
+		snprintf(problem, sizeof(problem),
+		         "contains \"+\", which rkt's --mount would read as a space");
+		break;
+	}
+	return misread(err, subject, what, path, problem);
+}
+
+int rd_check_mount_target(const char *subject, const char *path, char **err)
+{
+	return check_mount_target(subject, "", path, err);
+}
+
+int rd_check_volume(const char *subject, const char *volume, char **err)
+{
+	const char *c1 = strchr(volume, ':');
+	const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	if (!c1 || (c2 && strchr(c2 + 1, ':')))
+		return 0; /* not 2 or 3 parts: the seed's error, from rd_build_args */
+	char *host = strndup(volume, (size_t)(c1 - volume));
+	char *target = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
+	int r = !host || !target ? OOM(err) : 0;
+	if (r == 0)
+		r = check_volume_source(subject, "host path ", host, err);
+	if (r == 0)
+		r = check_mount_target(subject, "container path ", target, err);
+	free(host);
+	free(target);
+	return r;
+}
+
+/* The checks of one decoded key's values, in their order. */
+static int check_values(const char *key, const rd_config *c, char **err)
+{
+	char subject[96];
+	const rd_strv *sv = NULL;
+	if (strcmp(key, "image") == 0) {
+		snprintf(subject, sizeof(subject), "config key \"%s\"", key);
+		if (c->image && c->image[0] == '-')
+			return misread(err, subject, "", c->image,
+			               "begins with \"-\", which rkt would read as a flag");
+		return 0;
+	}
+	if (strcmp(key, "args") == 0)
+		sv = &c->args;
+	else if (strcmp(key, "dns_search_domains") == 0)
+		sv = &c->dns_search_domains;
+	else if (strcmp(key, "net") == 0)
+		sv = &c->net;
+	else if (strcmp(key, "insecure_options") == 0)
+		sv = &c->insecure_options;
+	else if (strcmp(key, "volumes") == 0)
+		sv = &c->volumes;
+	for (size_t i = 0; sv && i < sv->n; i++) {
+		const char *v = sv->v[i];
+		int r = 0;
+		snprintf(subject, sizeof(subject), "config key \"%s[%zu]\"", key, i);
+		if (sv == &c->args) {
+			r = rd_check_app_arg(subject, v, err);
+		} else if (sv == &c->dns_search_domains) {
+			/* rkt writes "search " and the domains joined by spaces */
+			for (const unsigned char *p = (const unsigned char *)v; *p && r == 0; p++)
+				if (*p <= ' ' || *p == 0x7f)
+					r = misread(err, subject, "", v,
+					            "contains white space or a control character, which rkt "
+					            "would write into the pod's /etc/resolv.conf as more than "
+					            "one entry");
+		} else if (sv == &c->net) {
+			if (strchr(v, ','))
+				r = misread(err, subject, "", v,
+				            "contains \",\", which rkt would read as more than one network");
+		} else if (sv == &c->insecure_options) {
+			if (strchr(v, ','))
+				r = misread(err, subject, "", v,
+				            "contains \",\", which rkt would read as more than one option");
+		} else {
+			r = rd_check_volume(subject, v, err);
+		}
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* The seed's PortMapRaw []map[string]string merged by mapMergeStrStr: in
- * order, a later label replacing an earlier one. */
+ * order, a later label replacing an earlier one. A container port name with
+ * a ":" would give rkt's --port=NAME:HOSTPORT a host IP. */
 static int decode_port_map(const char *key, const cJSON *v, rd_kv *out, char **err)
 {
 	if (!cJSON_IsArray(v))
@@ -97,6 +241,16 @@ static int decode_port_map(const char *key, const cJSON *v, rd_kv *out, char **e
 			if (r > 0)
 				return rd_errf(err, "config key \"%s[%zu].%s\": expected a string, got %s",
 				               key, i, e->string, rd_json_kind(e));
+			if (r == 0 && strchr(s, ':')) {
+				char subject[512];
+				snprintf(subject, sizeof(subject), "config key \"%s[%zu].%s\"", key, i,
+				         e->string);
+				misread(err, subject, "", s,
+				        "contains \":\", which rkt's --port would read as a host IP before "
+				        "the host port");
+				free(s);
+				return -1;
+			}
 			if (r < 0 || rd_kv_set(out, e->string, s) < 0) {
 				free(s);
 				return OOM(err);
@@ -179,6 +333,8 @@ int rd_config_decode(const cJSON *config, rd_config *c, char **err)
 			r = decode_port_map(key, f, schema[i].dst, err);
 			break;
 		}
+		if (r == 0)
+			r = check_values(key, c, err);
 	}
 	if (r == 0 && (!c->image || c->image[0] == '\0'))
 		r = rd_errf(err, "config key \"image\" is required");

@@ -15,7 +15,18 @@
  *   config key "debug": expected a bool, got array
  *   config key "args[2]": expected a string, got object
  *   config key "image" is required
- *   config key "imagee" is unknown */
+ *   config key "imagee" is unknown
+ *
+ * Values that would reach rkt's argv as something other than what their key
+ * says are refused too (rkt parses its flags' values further: commas split
+ * --volume, --mount, --net and --insecure-options; --mount's value is a URL
+ * query; "---" ends an app's arguments; a positional word beginning with "-"
+ * is a flag). One sentence naming the key and the value:
+ *   config key "image": "--stage1-path=/x.aci" begins with "-", which rkt would read as a flag
+ *   config key "volumes[0]": host path "/tmp,readOnly=false" contains ",", which rkt
+ *     would read as the start of another volume option
+ * The checks that need the task env (interpolated args, the mount targets
+ * NOMAD_*_DIR) are rd_build_args' (rktargs.h), through the functions below. */
 #ifndef RKTD_DRIVER_VALIDATE_H
 #define RKTD_DRIVER_VALIDATE_H
 
@@ -29,5 +40,22 @@ int rd_config_decode(const cJSON *config, rd_config *out, char **err);
 /* Validate only: decode and throw the result away. */
 int rd_config_validate(const cJSON *config, char **err);
 void rd_config_free(rd_config *c);
+
+/* The checks shared with rd_build_args. subject names the value in the
+ * message (`config key "args[2]"`, `task env "NOMAD_TASK_DIR"`); each returns
+ * 0, or -1 and one sentence in *err. */
+
+/* An app argument (after "--"): refuses "---", after which rkt reads the
+ * rest of its command line as its own flags and images again. */
+int rd_check_app_arg(const char *subject, const char *arg, char **err);
+/* The host path of a --volume (a value rkt splits at ","): refuses ",". */
+int rd_check_volume_source(const char *subject, const char *path, char **err);
+/* The target of a --mount (a URL query with "," for "&"): refuses ",", "&"
+ * and ";" (separators), "%" (an escape) and "+" (a space). */
+int rd_check_mount_target(const char *subject, const char *path, char **err);
+/* A volume in the task-file syntax host:container[:readOnly]: the host path
+ * and container path as above. Other part counts pass: rd_build_args refuses
+ * them with the seed's `invalid rkt volume: "…"`. */
+int rd_check_volume(const char *subject, const char *volume, char **err);
 
 #endif

@@ -424,6 +424,119 @@ static void test_err_ours(void **state)
 	expect_error("{\"name\":\"w\",\"config\":{\"image\":\"i\"}}", true, "task has no alloc_id");
 }
 
+/* ---- task names rkt cannot take in a volume name (issue 7.7) */
+
+/* The alloc volume's name for a task named name (JSON text) in alloc alloc. */
+static void expect_volume_names(const char *alloc, const char *name, const char *want)
+{
+	char json[512], vol[256], mnt[256], user_vol[256];
+	snprintf(json, sizeof(json),
+	         "{\"name\":%s,\"alloc_id\":\"%s\",\"config\":{\"image\":\"i\",\"volumes\":[\"/h:/c\"]}}",
+	         name, alloc);
+	built b;
+	build(&b, json, true);
+	assert_int_equal(b.rc, 0);
+	snprintf(vol, sizeof(vol), "--volume=%s-alloc,kind=host,source=%s", want, DIRS.shared_alloc_dir);
+	snprintf(mnt, sizeof(mnt), "--mount=volume=%s-secrets,target=/secrets", want);
+	snprintf(user_vol, sizeof(user_vol), "--volume=%s-0,kind=host,source=/h,readOnly=false", want);
+	assert_string_equal(b.args.prepare.v[3], vol);
+	assert_string_equal(b.args.prepare.v[8], mnt);
+	assert_string_equal(b.args.prepare.v[9], user_vol);
+	built_free(&b);
+}
+
+static void test_task_name_acname(void **state)
+{
+	(void)state;
+	/* names the seed gave rkt ([a-z0-9_-], "_" -> "-"): the seed's, exactly,
+	 * "--" included (rkt's ACName check allows it) */
+	expect_volume_names("a1", "\"web\"", "a1-web");
+	expect_volume_names("a1", "\"my_task\"", "a1-my-task");
+	expect_volume_names("a1", "\"_x__y-\"", "a1--x--y-");
+	expect_volume_names("a1", "\"0-9\"", "a1-0-9");
+	/* names rkt refused: one character each, lowered or made "-" */
+	expect_volume_names("a1", "\"a b\"", "a1-a-b");
+	expect_volume_names("a1", "\"Web\"", "a1-web");
+	expect_volume_names("a1", "\"api.v2\"", "a1-api-v2");
+	expect_volume_names("a1", "\"API/v2:beta,x=1\"", "a1-api-v2-beta-x-1");
+	expect_volume_names("a1", "\"caf\xc3\xa9\"", "a1-caf-");       /* one "-" per character */
+	expect_volume_names("a1", "\"\xe6\x97\xa5\xe6\x9c\xac\"", "a1---"); /* two characters */
+	/* an alloc id rkt would refuse (task.c allows letters and leading "-") */
+	expect_volume_names("AB-1", "\"web\"", "ab-1-web");
+	expect_volume_names("--a", "\"web\"", "a-web");
+}
+
+/* ---- values only the task env gives (issues 12.17, 12.18) */
+
+static void test_err_env_values(void **state)
+{
+	(void)state;
+	/* an arg interpolated to "---" */
+	expect_error("{\"name\":\"w\",\"alloc_id\":\"a\",\"env\":{\"SEP\":\"---\"},\"config\":{"
+	             "\"image\":\"i\",\"args\":[\"-c\",\"${SEP}\",\"--stage1-path=/tmp/e.aci\"]}}",
+	             true,
+	             "config key \"args[1]\" (\"${SEP}\" interpolated): \"---\" ends the app's arguments "
+	             "for rkt, which would read the words after it as its own flags and images");
+	/* a mount target moved by the task env */
+	expect_error("{\"name\":\"w\",\"alloc_id\":\"a\",\"env\":{\"NOMAD_TASK_DIR\":"
+	             "\"/local,volume=x\"},\"config\":{\"image\":\"i\"}}",
+	             true,
+	             "task env \"NOMAD_TASK_DIR\": \"/local,volume=x\" contains \",\", which rkt's --mount "
+	             "would read as the start of another mount option");
+	expect_error("{\"name\":\"w\",\"alloc_id\":\"a\",\"env\":{\"NOMAD_SECRETS_DIR\":\"/s+t\"},"
+	             "\"config\":{\"image\":\"i\"}}",
+	             true,
+	             "task env \"NOMAD_SECRETS_DIR\": \"/s+t\" contains \"+\", which rkt's --mount would "
+	             "read as a space");
+}
+
+/* A host directory (the driver's state dir) with a "," would inject volume options. */
+static void test_err_host_dir(void **state)
+{
+	(void)state;
+	rd_task t;
+	rd_kv env = {0};
+	rd_rkt_args a;
+	char *err = NULL;
+	assert_int_equal(rd_task_parse("{\"name\":\"w\",\"alloc_id\":\"a\",\"config\":{\"image\":\"i\"}}",
+	                               &t, &err),
+	                 0);
+	assert_int_equal(rd_taskenv_build(&t, NULL, &env, &err), 0);
+	rd_host_dirs dirs = {.shared_alloc_dir = "/s", .local_dir = "/s,readOnly=true/local",
+	                     .secrets_dir = "/s"};
+	rd_args_opts opts = {.volumes_enabled = true};
+	assert_int_equal(rd_build_args(&t, &env, &dirs, &opts, &a, &err), -1);
+	assert_string_equal(err, "local directory: \"/s,readOnly=true/local\" contains \",\", which rkt "
+	                         "would read as the start of another volume option");
+	assert_int_equal(a.prepare.n, 0);
+	free(err);
+	rd_kv_free(&env);
+	rd_task_free(&t);
+}
+
+/* rkt drops empty arguments (its parseApps skips ""): a warning says so. */
+static void test_empty_arg_warning(void **state)
+{
+	(void)state;
+	built b;
+	build(&b,
+	      "{\"name\":\"w\",\"alloc_id\":\"a\",\"env\":{\"E\":\"\"},\"config\":{\"image\":\"i\","
+	      "\"args\":[\"-c\",\"\",\"${E}\",\"x\"]}}",
+	      true);
+	assert_int_equal(b.rc, 0);
+	static const char *const warnings[] = {
+		"config key \"args[1]\" is empty; rkt drops empty arguments, so the app does not get it",
+		"config key \"args[2]\" (\"${E}\" interpolated) is empty; rkt drops empty arguments, so "
+		"the app does not get it",
+		NULL,
+	};
+	expect_argv(&b.args.warnings, warnings);
+	size_t n = b.args.prepare.n;
+	assert_string_equal(b.args.prepare.v[n - 5], "--");
+	assert_string_equal(b.args.prepare.v[n - 2], "");
+	built_free(&b);
+}
+
 static void test_is_ip(void **state)
 {
 	(void)state;
@@ -477,6 +590,10 @@ int main(void)
 		cmocka_unit_test(test_err_dns),
 		cmocka_unit_test(test_err_ports),
 		cmocka_unit_test(test_err_ours),
+		cmocka_unit_test(test_task_name_acname),
+		cmocka_unit_test(test_err_env_values),
+		cmocka_unit_test(test_err_host_dir),
+		cmocka_unit_test(test_empty_arg_warning),
 		cmocka_unit_test(test_is_ip),
 		cmocka_unit_test(test_strv),
 	};
