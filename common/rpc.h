@@ -18,16 +18,34 @@
 #define RPC_PROTOCOL 1                    /* APP-PROTOCOL of this release */
 #define RPC_RECV_MAX_DEFAULT (4u << 20)   /* bytes; larger messages are dropped */
 #define RPC_DEFERRED_MAX_DEFAULT 64       /* calls parked at once */
+#define RPC_SEND_TIMEOUT_DEFAULT_MS 1000  /* a reply the caller does not take */
 
 /* ---- server ---- */
 
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
 
-/* A handler answers with rpc_reply or rpc_reply_error, exactly once: before
- * it returns, or later from any thread after rpc_call_defer. req is valid only
+/* Who owns an rpc_call. The server does; a handler borrows it, and must
+ * answer it with rpc_reply or rpc_reply_error exactly once:
+ *  - before it returns, on the thread that runs it; or
+ *  - after rpc_call_defer (called by the handler, before it returns), later
+ *    and from any thread, by the owner the handler gave the call to. The
+ *    handler may return before or after that reply.
+ * The call, and every pointer into it, is invalid once rpc_reply or
+ * rpc_reply_error has been called on it (the server may already be using
+ * its memory for the next call), and once its on_cancel has returned: never
+ * touch it again, not even for rpc_call_request_id. A handler that returns
+ * without replying or parking gets INTERNAL sent for it. req is valid only
  * until the handler returns. */
 typedef void (*rpc_handler)(rpc_call *call, const ProtobufCMessage *req, void *arg);
+
+/* Told that a parked call is gone: its caller's connection closed, or the
+ * server is closing. Runs once, on an nng thread or in rpc_server_close,
+ * with no lock of the server held, possibly while the handler that parked
+ * the call is still running; it must forget the call (take it off its list,
+ * under the lock its repliers take) and not reply. A reply racing with it is
+ * dropped. When it returns the call is freed. */
+typedef void (*rpc_cancel_fn)(rpc_call *call, void *arg);
 
 typedef struct rpc_server_config {
 	const ProtobufCServiceDescriptor *service;
@@ -38,6 +56,9 @@ typedef struct rpc_server_config {
 	unsigned workers;             /* contexts taking calls; 0: 2 */
 	unsigned deferred_max;        /* 0: RPC_DEFERRED_MAX_DEFAULT */
 	int socket_mode;              /* ipc socket file mode; 0: 0600 */
+	int send_timeout_ms;          /* a reply not taken within this is dropped, so a
+	                               * caller that does not read holds no worker;
+	                               * 0: RPC_SEND_TIMEOUT_DEFAULT_MS */
 } rpc_server_config;
 
 typedef struct rpc_counters {
@@ -48,28 +69,44 @@ typedef struct rpc_counters {
 } rpc_counters;
 
 /* Listens on url (ipc:///path). On ipc, peers whose uid is neither ours nor
- * root are refused. Returns 0 or an nng error code (nng_strerror). */
+ * root are refused. A call whose envelope is undecodable or carries a wrong
+ * token gets an error reply if it is the first such call on its
+ * connection, and no reply otherwise, so that callers without the token
+ * that never read cannot hold the workers. Returns 0 or an nng error code
+ * (nng_strerror). */
 int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *url);
-/* Stops taking calls; parked calls are dropped. */
+/* Stops taking calls and frees the server. Every call still parked is
+ * cancelled (its on_cancel runs, on this thread or an nng one, before this
+ * returns); replies made meanwhile are dropped; handlers still running are
+ * waited for. So do not call it holding a lock that a handler or an
+ * on_cancel takes. Afterwards no rpc_call of this server is valid. */
 void rpc_server_close(rpc_server *s);
 void rpc_server_counters(rpc_server *s, rpc_counters *out);
 /* Checks that a new connection is served, and reopens the listener when it
  * is not: nng 1.5's ipc listener stops accepting for good once a peer
  * disconnects during the SP handshake (fixed upstream after 1.5.2), which a
  * client killed at the wrong moment does. Blocks up to timeout_ms. Returns
- * 0 when healthy, 1 when the listener was reopened, or an nng error. */
+ * 0 when healthy, 1 when the listener was reopened, 2 when a connection was
+ * accepted but not answered in time (the workers are busy, the listener is
+ * left alone: reopening it would drop every caller), or an nng error. */
 int rpc_server_check_listener(rpc_server *s, int timeout_ms);
 /* Waits up to timeout_ms for replies being sent to leave and for callers to
  * hang up, so a process can exit right after answering. Returns true when
  * nothing was left. */
 bool rpc_server_drain(rpc_server *s, int timeout_ms);
 
-/* Parks the call so the handler can return without replying. Returns false
- * when deferred_max calls are parked already: then reply at once. */
-bool rpc_call_defer(rpc_call *call);
+/* Parks the call so the handler can return without replying; only the
+ * handler may call it, before it returns. From then on the call belongs to
+ * whoever the handler hands it to, until that owner replies or on_cancel
+ * (required; arg is passed to it) returns. Returns false when deferred_max
+ * calls are parked already or the server is closing: then reply at once. */
+bool rpc_call_defer(rpc_call *call, rpc_cancel_fn on_cancel, void *arg);
+/* The one reply to a call (see rpc_handler for when). Safe from any thread;
+ * the call is not ours any more when it returns. */
 void rpc_reply(rpc_call *call, const ProtobufCMessage *resp);
 void rpc_reply_error(rpc_call *call, Rpc__Status status, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Valid while the call is ours (see rpc_handler). */
 uint64_t rpc_call_request_id(const rpc_call *call);
 /* The method's index in the service descriptor. */
 unsigned rpc_call_method(const rpc_call *call);

@@ -1,11 +1,35 @@
 /* rpc_server: the asynchronous side of rpc.h.
  *
- * Each worker owns an nng context and an aio and cycles RECV -> handler ->
- * SEND -> RECV. A handler that defers parks its worker (no aio operation
- * outstanding) and another worker is started so `workers` contexts always
- * keep receiving. Workers are never freed before the server closes (freeing
- * an aio from its own callback would deadlock); an idle one is reused by the
- * next deferral, so the pool only grows to the most calls ever parked. */
+ * A worker owns an nng context and an aio and carries one call at a time:
+ * W_RECV (a receive outstanding) -> W_BUSY (its call is dispatched, maybe
+ * parked, then answered or cancelled) -> W_RECV again, or W_IDLE when enough
+ * others receive. Ownership, all decided under s->mu:
+ *
+ *  - A worker is reused only once its call is over on both sides: the
+ *    dispatching thread has left dispatch (call.dispatching is false) AND the
+ *    call is finished (C_DONE: its reply was sent or dropped, or it was
+ *    cancelled and its owner's on_cancel returned). Whichever comes last
+ *    releases the worker (worker_release). So the dispatching thread's last
+ *    look at its call never sees the next one, and no reply goes out on a
+ *    context that already carries another request. (nng may run an aio's
+ *    callback on a second thread while the first is still in it: a reply
+ *    sent from inside a handler completes while dispatch is running.)
+ *  - One reply per call: the first rpc_reply moves it from C_OPEN or C_PARKED
+ *    to C_SENDING; the send, issued under s->mu, and its completion belong to
+ *    the worker. A reply to a call already answered or being cancelled is
+ *    dropped.
+ *  - A parked call is cancelled when its caller's pipe goes away or the
+ *    server closes: C_PARKED -> C_CANCELLING under s->mu, the owner's
+ *    on_cancel runs without the lock, then C_DONE.
+ *  - Every send has a timeout (send_timeout_ms), and a connection that
+ *    failed authentication gets one refusal, then silence. A caller that
+ *    sends without reading thus delays nobody else. Callers' pipes are never
+ *    closed from here (but for peers refused before their pipe starts): see
+ *    refuse().
+ *
+ * Workers are freed only by rpc_server_close (freeing an aio from its own
+ * callback would deadlock); an idle one is reused by the next deferral, so
+ * the pool only grows to the most calls ever parked plus `workers`. */
 #include "rpc.h"
 
 #include <nng/nng.h>
@@ -21,14 +45,26 @@
 #include "now.h"
 #include "token.h"
 
-enum worker_state { W_IDLE, W_RECV, W_HANDLING, W_PARKED, W_SEND };
+enum worker_state { W_IDLE, W_RECV, W_BUSY };
+enum call_state { C_OPEN, C_PARKED, C_SENDING, C_CANCELLING, C_DONE };
 
-struct rpc_call {
+struct rpc_call {                /* guarded by s->mu, but where said */
 	struct rpc_worker *w;
-	uint64_t request_id;
-	unsigned method;
-	bool replied;
-	bool deferred;
+	uint64_t request_id;      /* set by dispatch before the handler runs */
+	unsigned method;          /* likewise */
+	nng_pipe pipe;            /* the caller's connection */
+	enum call_state state;
+	bool dispatching;         /* a thread is still in dispatch for it */
+	bool counted;             /* its worker counts in s->receiving */
+	bool pipe_gone;           /* the caller's connection closed */
+	rpc_cancel_fn on_cancel;  /* set when parked; read by its canceller */
+	void *cancel_arg;
+	struct rpc_call *next;    /* on its canceller's list (C_CANCELLING) */
+};
+
+struct rpc_pipe {
+	uint32_t id;
+	bool refused;             /* it was sent a refusal already */
 };
 
 struct rpc_worker {
@@ -36,7 +72,6 @@ struct rpc_worker {
 	nng_ctx ctx;
 	nng_aio *aio;
 	enum worker_state state;
-	unsigned gen;             /* counts calls, so a late check sees a new one */
 	struct rpc_call call;
 };
 
@@ -50,13 +85,24 @@ struct rpc_server {
 	pthread_mutex_t mu;
 	struct rpc_worker **workers;
 	unsigned nworkers;
-	unsigned receiving;       /* workers in RECV, HANDLING or SEND */
-	unsigned pipes;           /* connections open now */
+	unsigned receiving;       /* workers in W_RECV, or busy with a call not parked */
+	struct rpc_pipe *open_pipes; /* the connections open now */
+	size_t nopen, capopen;
+	uint64_t pipes_added;     /* connections ever accepted */
 	rpc_counters counters;
 	bool closing;
 };
 
 static void worker_cb(void *arg);
+
+/* Starts w receiving. Called with s->mu held. */
+static void worker_arm(rpc_server *s, struct rpc_worker *w)
+{
+	w->state = W_RECV;
+	s->receiving++;
+	nng_aio_set_timeout(w->aio, NNG_DURATION_INFINITE);
+	nng_ctx_recv(w->ctx, w->aio);
+}
 
 /* Creates a worker and starts it receiving. Called with s->mu held. */
 static int worker_start_new(rpc_server *s)
@@ -82,9 +128,7 @@ static int worker_start_new(rpc_server *s)
 		return rv;
 	}
 	s->workers[s->nworkers++] = w;
-	s->receiving++;
-	w->state = W_RECV;
-	nng_ctx_recv(w->ctx, w->aio);
+	worker_arm(s, w);
 	return 0;
 }
 
@@ -92,14 +136,9 @@ static int worker_start_new(rpc_server *s)
  * s->mu held. */
 static void workers_refill(rpc_server *s)
 {
-	for (unsigned i = 0; i < s->nworkers && s->receiving < s->cfg.workers; i++) {
-		struct rpc_worker *w = s->workers[i];
-		if (w->state == W_IDLE) {
-			w->state = W_RECV;
-			s->receiving++;
-			nng_ctx_recv(w->ctx, w->aio);
-		}
-	}
+	for (unsigned i = 0; i < s->nworkers && s->receiving < s->cfg.workers; i++)
+		if (s->workers[i]->state == W_IDLE)
+			worker_arm(s, s->workers[i]);
 	while (s->receiving < s->cfg.workers) {
 		int rv = worker_start_new(s);
 		if (rv != 0) {
@@ -109,96 +148,199 @@ static void workers_refill(rpc_server *s)
 	}
 }
 
-/* Packs and sends a Reply on the call's worker. */
-static void send_reply(struct rpc_call *call, Rpc__Status status, const char *message,
+/* The worker's call is over on both sides (C_DONE, dispatch returned): it
+ * receives again, or idles when enough others do. Called with s->mu held. */
+static void worker_release(rpc_server *s, struct rpc_worker *w)
+{
+	if (w->call.counted)
+		s->receiving--;
+	w->call.counted = false;
+	w->state = W_IDLE;
+	if (!s->closing && s->receiving < s->cfg.workers)
+		worker_arm(s, w);
+}
+
+/* Tells each owner that its parked call is gone, then retires the calls.
+ * Each call on list is C_CANCELLING. Called without s->mu. */
+static void cancel_calls(rpc_server *s, struct rpc_call *list)
+{
+	struct rpc_call *call, *next;
+
+	for (call = list; call != NULL; call = call->next)
+		if (call->on_cancel != NULL)
+			call->on_cancel(call, call->cancel_arg);
+	pthread_mutex_lock(&s->mu);
+	for (call = list; call != NULL; call = next) {
+		next = call->next;
+		call->next = NULL;
+		call->state = C_DONE;
+		s->counters.deferred--;
+		if (!call->dispatching)
+			worker_release(s, call->w);
+	}
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* The open connection p, or NULL when it is gone. Called with s->mu held. */
+static struct rpc_pipe *pipe_find(rpc_server *s, nng_pipe p)
+{
+	for (size_t i = 0; i < s->nopen; i++)
+		if (s->open_pipes[i].id == (uint32_t)nng_pipe_id(p))
+			return &s->open_pipes[i];
+	return NULL;
+}
+
+/* Packs a Reply envelope into a new message; NULL when out of memory. */
+static nng_msg *pack_reply(uint64_t request_id, Rpc__Status *status, const char *message,
 	const ProtobufCMessage *resp)
 {
-	struct rpc_worker *w = call->w;
-	rpc_server *s = w->srv;
 	Rpc__Reply reply = RPC__REPLY__INIT;
 	uint8_t stackbuf[1024];
 	uint8_t *payload = stackbuf;
 	nng_msg *msg;
 	size_t plen = 0;
-	bool was_parked;
 
-	if (resp != NULL && status == RPC__STATUS__OK) {
+	if (resp != NULL && *status == RPC__STATUS__OK) {
 		plen = protobuf_c_message_get_packed_size(resp);
 		if (plen > sizeof(stackbuf) && (payload = malloc(plen)) == NULL) {
-			status = RPC__STATUS__INTERNAL;
+			*status = RPC__STATUS__INTERNAL;
 			message = "out of memory packing the reply";
 			plen = 0;
 		} else {
 			protobuf_c_message_pack(resp, payload);
 		}
 	}
-	reply.status = status;
+	reply.status = *status;
 	reply.message = (char *)(message ? message : "");
 	reply.payload.data = payload;
 	reply.payload.len = plen;
-	reply.request_id = call->request_id;
+	reply.request_id = request_id;
 	reply.protocol = RPC_PROTOCOL;
-
-	pthread_mutex_lock(&s->mu);
-	call->replied = true;
-	was_parked = w->state == W_PARKED;
-	if (was_parked) {
-		s->counters.deferred--;
-		s->receiving++;
-	}
-	if (status != RPC__STATUS__OK)
-		s->counters.errors++;
-	w->state = W_SEND;
-	pthread_mutex_unlock(&s->mu);
-
-	if (nng_msg_alloc(&msg, rpc__reply__get_packed_size(&reply)) != 0) {
-		log_error("rpc: out of memory for a reply; the caller will time out");
+	if (nng_msg_alloc(&msg, rpc__reply__get_packed_size(&reply)) != 0)
 		msg = NULL;
-	} else {
+	else
 		rpc__reply__pack(&reply, nng_msg_body(msg));
-	}
 	if (payload != stackbuf)
 		free(payload);
-	if (msg == NULL) {
-		/* go back to receiving; the request is abandoned */
-		pthread_mutex_lock(&s->mu);
-		w->state = W_RECV;
+	return msg;
+}
+
+/* Sends the one reply of call. A refusal (of a caller that did not
+ * authenticate) is sent once per connection, and later ones on it are
+ * dropped: a caller without the token that sends and never reads could
+ * otherwise fill its connection with replies and hold every worker in a
+ * send. */
+static void send_reply(struct rpc_call *call, Rpc__Status status, const char *message,
+	const ProtobufCMessage *resp, bool refusal)
+{
+	struct rpc_worker *w = call->w;
+	rpc_server *s = w->srv;
+	nng_msg *msg = pack_reply(call->request_id, &status, message, resp);
+	enum call_state was;
+	bool drop;
+
+	pthread_mutex_lock(&s->mu);
+	was = call->state;
+	if (was != C_OPEN && was != C_PARKED) {
+		/* being cancelled (the caller hung up): nobody to tell; or answered
+		 * already, a defect of the caller of rpc_reply */
 		pthread_mutex_unlock(&s->mu);
-		nng_ctx_recv(w->ctx, w->aio);
+		if (was != C_CANCELLING)
+			log_error("rpc: a second reply to call %llu was dropped",
+				(unsigned long long)call->request_id);
+		nng_msg_free(msg);
 		return;
 	}
+	if (was == C_PARKED)
+		s->counters.deferred--;
+	if (status != RPC__STATUS__OK)
+		s->counters.errors++;
+	drop = msg == NULL || s->closing;
+	if (refusal && !drop) {
+		struct rpc_pipe *p = pipe_find(s, call->pipe);
+		drop = p == NULL || p->refused;
+		if (p != NULL)
+			p->refused = true;
+	}
+	if (drop) {
+		call->state = C_DONE;
+		if (!call->dispatching)
+			worker_release(s, w);
+		pthread_mutex_unlock(&s->mu);
+		if (msg == NULL)
+			log_error("rpc: out of memory for a reply; the caller will time out");
+		nng_msg_free(msg);
+		return;
+	}
+	call->state = C_SENDING;
+	/* a caller that does not read must not hold this worker for long */
+	nng_aio_set_timeout(w->aio, s->cfg.send_timeout_ms);
 	nng_aio_set_msg(w->aio, msg);
-	nng_ctx_send(w->ctx, w->aio);
+	nng_ctx_send(w->ctx, w->aio); /* completes in worker_cb, never inline */
+	pthread_mutex_unlock(&s->mu);
 }
 
 void rpc_reply(rpc_call *call, const ProtobufCMessage *resp)
 {
-	send_reply(call, RPC__STATUS__OK, NULL, resp);
+	send_reply(call, RPC__STATUS__OK, NULL, resp, false);
+}
+
+static void reply_error(rpc_call *call, bool refusal, Rpc__Status status, const char *fmt, va_list ap)
+{
+	char message[512];
+
+	vsnprintf(message, sizeof(message), fmt, ap);
+	send_reply(call, status, message, NULL, refusal);
 }
 
 void rpc_reply_error(rpc_call *call, Rpc__Status status, const char *fmt, ...)
 {
-	char message[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	reply_error(call, false, status, fmt, ap);
 	va_end(ap);
-	send_reply(call, status, message, NULL);
 }
 
-bool rpc_call_defer(rpc_call *call)
+/* Refuses a caller that did not authenticate (see send_reply). Its
+ * connection is left open: closing a pipe from this side while the peer is
+ * half-way through sending a message wedges nng 1.5.2 for good (see
+ * docs/design-notes.md, RPC). */
+static void __attribute__((format(printf, 3, 4)))
+refuse(rpc_call *call, Rpc__Status status, const char *fmt, ...)
+{
+	rpc_server *s = call->w->srv;
+	va_list ap;
+
+	pthread_mutex_lock(&s->mu);
+	s->counters.rejected++;
+	pthread_mutex_unlock(&s->mu);
+	va_start(ap, fmt);
+	reply_error(call, true, status, fmt, ap);
+	va_end(ap);
+}
+
+bool rpc_call_defer(rpc_call *call, rpc_cancel_fn on_cancel, void *arg)
 {
 	rpc_server *s = call->w->srv;
 	bool ok;
 
 	pthread_mutex_lock(&s->mu);
-	ok = !s->closing && s->counters.deferred < s->cfg.deferred_max;
+	ok = !s->closing && call->state == C_OPEN && call->dispatching &&
+	     s->counters.deferred < s->cfg.deferred_max;
 	if (ok) {
-		call->deferred = true;
-		call->w->state = W_PARKED;
+		call->state = C_PARKED;
+		call->on_cancel = on_cancel;
+		call->cancel_arg = arg;
 		s->counters.deferred++;
-		s->receiving--;
+		if (call->counted) {
+			call->counted = false;
+			s->receiving--;
+		}
+		/* a caller gone before its call was parked is not on any list
+		 * pipe_removed will look at: dispatch_done cancels the call */
+		if (pipe_find(s, call->pipe) == NULL)
+			call->pipe_gone = true;
 		workers_refill(s);
 	}
 	pthread_mutex_unlock(&s->mu);
@@ -215,6 +357,24 @@ unsigned rpc_call_method(const rpc_call *call)
 	return call->method;
 }
 
+/* Runs the handler, and answers INTERNAL for it when it neither replied nor
+ * parked the call. */
+static void run_handler(struct rpc_worker *w, const ProtobufCMethodDescriptor *md, ProtobufCMessage *req)
+{
+	rpc_server *s = w->srv;
+	struct rpc_call *call = &w->call;
+	bool unanswered;
+
+	s->cfg.handlers[call->method](call, req, s->cfg.arg);
+	pthread_mutex_lock(&s->mu);
+	/* only this thread moves a call out of C_OPEN, and the worker is not
+	 * reused while it is still here: this is still our call */
+	unanswered = call->state == C_OPEN;
+	pthread_mutex_unlock(&s->mu);
+	if (unanswered)
+		rpc_reply_error(call, RPC__STATUS__INTERNAL, "handler of %s returned no reply", md->name);
+}
+
 /* Decodes one envelope and runs its handler; every failure gets a reply. */
 static void dispatch(struct rpc_worker *w, nng_msg *msg)
 {
@@ -223,35 +383,20 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 	const ProtobufCMethodDescriptor *md;
 	ProtobufCMessage *req;
 	Rpc__Call *env;
-	unsigned gen;
-	bool answered;
-
-	memset(call, 0, sizeof(*call));
-	call->w = w;
-	pthread_mutex_lock(&s->mu);
-	s->counters.calls++;
-	gen = ++w->gen;
-	pthread_mutex_unlock(&s->mu);
 
 	env = rpc__call__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
 	if (env == NULL) {
-		pthread_mutex_lock(&s->mu);
-		s->counters.rejected++;
-		pthread_mutex_unlock(&s->mu);
-		rpc_reply_error(call, RPC__STATUS__INVALID_ARGUMENT,
-			"undecodable call envelope (%zu bytes)", nng_msg_len(msg));
+		refuse(call, RPC__STATUS__INVALID_ARGUMENT, "undecodable call envelope (%zu bytes)",
+			nng_msg_len(msg));
 		return;
 	}
 	call->request_id = env->request_id;
 	if (!token_equal(s->token, env->token)) {
-		pthread_mutex_lock(&s->mu);
-		s->counters.rejected++;
-		pthread_mutex_unlock(&s->mu);
-		rpc_reply_error(call, RPC__STATUS__UNAUTHENTICATED, "wrong or missing token");
+		refuse(call, RPC__STATUS__UNAUTHENTICATED, "wrong or missing token");
 		goto out;
 	}
 	if (env->method[0] == '\0') { /* the built-in ping */
-		send_reply(call, RPC__STATUS__OK, NULL, NULL);
+		send_reply(call, RPC__STATUS__OK, NULL, NULL, false);
 		goto out;
 	}
 	md = protobuf_c_service_descriptor_get_method_by_name(s->cfg.service, env->method);
@@ -279,17 +424,47 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 			"undecodable %s request (%zu bytes)", md->name, env->payload.len);
 		goto out;
 	}
-	s->cfg.handlers[call->method](call, req, s->cfg.arg);
+	run_handler(w, md, req);
 	protobuf_c_message_free_unpacked(req, NULL);
-
-	pthread_mutex_lock(&s->mu);
-	/* a parked call may have been answered, and its worker reused, already */
-	answered = w->gen != gen || call->replied || call->deferred;
-	pthread_mutex_unlock(&s->mu);
-	if (!answered)
-		rpc_reply_error(call, RPC__STATUS__INTERNAL, "handler of %s returned no reply", md->name);
 out:
 	rpc__call__free_unpacked(env, NULL);
+}
+
+/* The dispatching thread is done with its call: it cancels the call when
+ * it was parked for a caller already gone, and releases the worker when
+ * the call is over. */
+static void dispatch_done(struct rpc_worker *w)
+{
+	rpc_server *s = w->srv;
+	struct rpc_call *call = &w->call;
+	bool cancel = false;
+
+	pthread_mutex_lock(&s->mu);
+	call->dispatching = false;
+	if (call->state == C_PARKED && (call->pipe_gone || s->closing)) {
+		call->state = C_CANCELLING;
+		cancel = true;
+	} else if (call->state == C_DONE) {
+		worker_release(s, w);
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (cancel)
+		cancel_calls(s, call);
+}
+
+/* A receive completed: a new call on this worker. Called with s->mu held. */
+static void call_begin(rpc_server *s, struct rpc_worker *w, nng_msg *msg)
+{
+	struct rpc_call *call = &w->call;
+
+	memset(call, 0, sizeof(*call));
+	call->w = w;
+	call->pipe = nng_msg_get_pipe(msg);
+	call->state = C_OPEN;
+	call->dispatching = true;
+	call->counted = true; /* the receiving worker's count passes to its call */
+	w->state = W_BUSY;
+	s->counters.calls++;
 }
 
 static void worker_cb(void *arg)
@@ -297,83 +472,124 @@ static void worker_cb(void *arg)
 	struct rpc_worker *w = arg;
 	rpc_server *s = w->srv;
 	int rv = nng_aio_result(w->aio);
-	enum worker_state state;
-
-	bool closing;
+	nng_msg *msg;
 
 	pthread_mutex_lock(&s->mu);
-	state = w->state;
-	closing = s->closing;
-	if (state == W_RECV && rv == 0)
-		w->state = W_HANDLING;
-	pthread_mutex_unlock(&s->mu);
-
-	if (state == W_SEND && rv != 0) {
-		/* an unsent reply stays ours (the caller's pipe closed first) */
-		nng_msg_free(nng_aio_get_msg(w->aio));
-		nng_aio_set_msg(w->aio, NULL);
-	}
-	/* NNG_ECLOSED also means one caller's pipe closed: only the server's
-	 * own closing ends a worker, or the pool would drain away */
-	if (closing)
-		return;
-	if (state == W_RECV) {
-		nng_msg *msg;
-		if (rv != 0) {
-			nng_ctx_recv(w->ctx, w->aio);
+	if (w->state == W_RECV) {
+		if (rv != 0 || s->closing) {
+			msg = rv == 0 ? nng_aio_get_msg(w->aio) : NULL;
+			nng_aio_set_msg(w->aio, NULL);
+			if (s->closing) {
+				s->receiving--;
+				w->state = W_IDLE;
+			} else {
+				/* only the server's own closing ends a worker, or the
+				 * pool would drain away */
+				nng_ctx_recv(w->ctx, w->aio);
+			}
+			pthread_mutex_unlock(&s->mu);
+			nng_msg_free(msg);
 			return;
 		}
 		msg = nng_aio_get_msg(w->aio);
 		nng_aio_set_msg(w->aio, NULL);
+		call_begin(s, w, msg);
+		pthread_mutex_unlock(&s->mu);
 		dispatch(w, msg);
 		nng_msg_free(msg);
+		dispatch_done(w);
 		return;
 	}
-	if (state == W_SEND) {
-		pthread_mutex_lock(&s->mu);
-		/* a worker freed by a reply to a parked call retires when enough
-		 * others are receiving */
-		if (s->receiving > s->cfg.workers) {
-			s->receiving--;
-			w->state = W_IDLE;
-			pthread_mutex_unlock(&s->mu);
-			return;
+	if (w->state == W_BUSY && w->call.state == C_SENDING) {
+		/* the reply left, or did not (the caller's pipe closed first, it
+		 * did not read within send_timeout_ms, the server is closing):
+		 * an unsent message is still ours */
+		if (rv != 0) {
+			nng_msg_free(nng_aio_get_msg(w->aio));
+			nng_aio_set_msg(w->aio, NULL);
 		}
-		w->state = W_RECV;
-		pthread_mutex_unlock(&s->mu);
-		nng_ctx_recv(w->ctx, w->aio);
+		w->call.state = C_DONE;
+		if (!w->call.dispatching)
+			worker_release(s, w);
 	}
+	pthread_mutex_unlock(&s->mu);
 }
 
-static void pipe_count(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* A new connection: refuses ipc peers that are neither our user nor root,
+ * and records the others as open. */
+static void pipe_adding(nng_pipe p, nng_pipe_ev ev, void *arg)
+{
+	rpc_server *s = arg;
+	uint64_t uid;
+	bool refused = false;
+
+	(void)ev;
+	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) == 0 && uid != (uint64_t)s->owner &&
+	    uid != 0) {
+		log_warn("rpc: refused a connection from uid %llu", (unsigned long long)uid);
+		refused = true;
+	}
+	pthread_mutex_lock(&s->mu);
+	if (!refused && s->nopen == s->capopen) {
+		size_t cap = s->capopen ? s->capopen * 2 : 8;
+		struct rpc_pipe *grown = realloc(s->open_pipes, cap * sizeof(*grown));
+		if (grown == NULL) {
+			log_warn("rpc: out of memory for a new connection; refused it");
+			refused = true;
+		} else {
+			s->open_pipes = grown;
+			s->capopen = cap;
+		}
+	}
+	if (refused)
+		s->counters.rejected++;
+	else
+		s->open_pipes[s->nopen++] = (struct rpc_pipe){.id = (uint32_t)nng_pipe_id(p)};
+	pthread_mutex_unlock(&s->mu);
+	if (refused)
+		nng_pipe_close(p);
+}
+
+static void pipe_added(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	rpc_server *s = arg;
 
 	(void)p;
+	(void)ev;
 	pthread_mutex_lock(&s->mu);
-	if (ev == NNG_PIPE_EV_ADD_POST)
-		s->pipes++;
-	else if (s->pipes > 0)
-		s->pipes--;
+	s->pipes_added++;
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* Refuses ipc peers that are neither our user nor root. */
-static void pipe_check_peer(nng_pipe p, nng_pipe_ev ev, void *arg)
+/* A connection closed: its parked calls are cancelled, as nobody is left to
+ * answer. Runs on nng's reaper thread. */
+static void pipe_removed(nng_pipe p, nng_pipe_ev ev, void *arg)
 {
 	rpc_server *s = arg;
-	uint64_t uid;
+	struct rpc_call *list = NULL;
+	uint32_t id = (uint32_t)nng_pipe_id(p);
 
 	(void)ev;
-	if (nng_pipe_get_uint64(p, NNG_OPT_IPC_PEER_UID, &uid) != 0)
-		return; /* not ipc */
-	if (uid == (uint64_t)s->owner || uid == 0)
-		return;
-	log_warn("rpc: refused a connection from uid %llu", (unsigned long long)uid);
 	pthread_mutex_lock(&s->mu);
-	s->counters.rejected++;
+	for (size_t i = 0; i < s->nopen; i++)
+		if (s->open_pipes[i].id == id) {
+			s->open_pipes[i] = s->open_pipes[--s->nopen];
+			break;
+		}
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct rpc_call *call = &s->workers[i]->call;
+		if (s->workers[i]->state != W_BUSY || (uint32_t)nng_pipe_id(call->pipe) != id)
+			continue;
+		call->pipe_gone = true;
+		if (call->state == C_PARKED) {
+			call->state = C_CANCELLING;
+			call->next = list;
+			list = call;
+		}
+	}
 	pthread_mutex_unlock(&s->mu);
-	nng_pipe_close(p);
+	if (list != NULL)
+		cancel_calls(s, list);
 }
 
 static int listen_on(rpc_server *s)
@@ -394,15 +610,30 @@ static int listen_on(rpc_server *s)
 
 int rpc_server_check_listener(rpc_server *s, int timeout_ms)
 {
+	uint64_t added;
 	rpc_client *c;
 	rpc_error err;
 	int rv;
 
+	pthread_mutex_lock(&s->mu);
+	added = s->pipes_added;
+	pthread_mutex_unlock(&s->mu);
 	if (rpc_client_open(&c, s->url, s->token, &err) == 0) {
 		Rpc__Status st = rpc_client_ping(c, timeout_ms, &err);
 		rpc_client_close(c);
 		if (st == RPC__STATUS__OK)
 			return 0;
+	}
+	pthread_mutex_lock(&s->mu);
+	added = s->pipes_added - added;
+	pthread_mutex_unlock(&s->mu);
+	if (added > 0) {
+		/* a connection was accepted meanwhile (ours, or anyone's): the
+		 * listener works, the workers were busy; reopening would only
+		 * drop every caller */
+		log_warn("rpc: %s accepted a new connection but did not answer it (%s); "
+			 "the listener works, keeping it", s->url, err.message);
+		return 2;
 	}
 	log_warn("rpc: %s does not answer a new connection (%s); reopening the listener", s->url,
 		err.message);
@@ -430,6 +661,8 @@ int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *
 		s->cfg.deferred_max = RPC_DEFERRED_MAX_DEFAULT;
 	if (s->cfg.socket_mode == 0)
 		s->cfg.socket_mode = 0600;
+	if (s->cfg.send_timeout_ms <= 0)
+		s->cfg.send_timeout_ms = RPC_SEND_TIMEOUT_DEFAULT_MS;
 	s->owner = geteuid();
 	s->token = strdup(cfg->token ? cfg->token : "");
 	pthread_mutex_init(&s->mu, NULL);
@@ -444,9 +677,9 @@ int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *
 		goto fail_sock;
 	}
 	if ((rv = nng_socket_set_size(s->sock, NNG_OPT_RECVMAXSZ, s->cfg.recv_max)) != 0 ||
-	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, pipe_check_peer, s)) != 0 ||
-	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_count, s)) != 0 ||
-	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_count, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_PRE, pipe_adding, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_ADD_POST, pipe_added, s)) != 0 ||
+	    (rv = nng_pipe_notify(s->sock, NNG_PIPE_EV_REM_POST, pipe_removed, s)) != 0 ||
 	    (rv = listen_on(s)) != 0)
 		goto fail_sock;
 	pthread_mutex_lock(&s->mu);
@@ -465,25 +698,47 @@ fail:
 	pthread_mutex_destroy(&s->mu);
 	free(s->url);
 	free(s->token);
+	free(s->open_pipes);
 	free(s);
 	return rv;
 }
 
 void rpc_server_close(rpc_server *s)
 {
+	struct rpc_call *list = NULL;
+
 	if (s == NULL)
 		return;
 	pthread_mutex_lock(&s->mu);
-	s->closing = true;
+	s->closing = true; /* no new parked call, no reply sent from now on */
 	pthread_mutex_unlock(&s->mu);
+	/* aborts every receive and send; the REM_POST of every pipe has run
+	 * (cancelling its parked calls) when this returns */
 	nng_close(s->sock);
+	pthread_mutex_lock(&s->mu);
+	for (unsigned i = 0; i < s->nworkers; i++) {
+		struct rpc_call *call = &s->workers[i]->call;
+		if (s->workers[i]->state != W_BUSY)
+			continue;
+		call->pipe_gone = true;
+		/* one still in dispatch is cancelled by dispatch_done */
+		if (call->state == C_PARKED && !call->dispatching) {
+			call->state = C_CANCELLING;
+			call->next = list;
+			list = call;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	if (list != NULL)
+		cancel_calls(s, list);
 	for (unsigned i = 0; i < s->nworkers; i++) {
 		struct rpc_worker *w = s->workers[i];
-		nng_aio_free(w->aio); /* stops it, waiting for its callback */
+		nng_aio_free(w->aio); /* stops it, waiting for its callbacks */
 		free(w);
 	}
 	free(s->workers);
 	pthread_mutex_destroy(&s->mu);
+	free(s->open_pipes);
 	free(s->url);
 	free(s->token);
 	free(s);
@@ -503,9 +758,11 @@ bool rpc_server_drain(rpc_server *s, int timeout_ms)
 		pthread_mutex_lock(&s->mu);
 		/* replies still going out, or callers that have not yet read
 		 * theirs (closing under them would reset their connection) */
-		busy = s->pipes > 0;
-		for (unsigned i = 0; i < s->nworkers && !busy; i++)
-			busy = s->workers[i]->state == W_SEND || s->workers[i]->state == W_HANDLING;
+		busy = s->nopen > 0;
+		for (unsigned i = 0; i < s->nworkers && !busy; i++) {
+			const struct rpc_worker *w = s->workers[i];
+			busy = w->state == W_BUSY && w->call.state != C_PARKED;
+		}
 		pthread_mutex_unlock(&s->mu);
 		if (!busy)
 			return true;

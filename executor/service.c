@@ -63,6 +63,24 @@ static void h_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	ex_wake(ex); /* the main loop starts pumping the new pipes */
 }
 
+/* The RPC layer dropped a parked Wait (its caller hung up, or the server is
+ * closing): forget it. Runs on an nng thread or in rpc_server_close, never
+ * under ex->mu. */
+static void wait_cancelled(rpc_call *call, void *arg)
+{
+	executor *ex = arg;
+
+	pthread_mutex_lock(&ex->mu);
+	for (size_t i = 0; i < ex->nwaits; i++)
+		if (ex->waits[i].call == call) {
+			memmove(&ex->waits[i], &ex->waits[i + 1], (ex->nwaits - i - 1) * sizeof(ex->waits[0]));
+			ex->nwaits--;
+			break;
+		}
+	pthread_mutex_unlock(&ex->mu);
+	ex_wake(ex); /* the main loop recomputes its next deadline */
+}
+
 static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 {
 	const Executor__WaitRequest *req = (const void *)msg;
@@ -90,7 +108,7 @@ static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 			ex->waits = w;
 			ex->capwaits = cap;
 		}
-		if (!rpc_call_defer(call)) {
+		if (!rpc_call_defer(call, wait_cancelled, ex)) {
 			rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "too many Wait calls pending (%zu)",
 				ex->nwaits);
 		} else {

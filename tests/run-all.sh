@@ -3,25 +3,40 @@
 # "N passed, N failed[, N skipped]", counted from meson's test logs, so that
 # a run that executed nothing cannot look green.
 #
-#   tests/run-all.sh [--sanitize] [BUILD_DIR]
+#   tests/run-all.sh [--sanitize] [--tsan] [BUILD_DIR]
 #
 # BUILD_DIR (default: build) gets every suite: unit, sim, integration,
 # valgrind and e2e. --sanitize also builds BUILD_DIR-asan with AddressSanitizer
-# and UBSan and runs unit, sim, integration and e2e there.
+# and UBSan and runs unit, sim, integration and e2e there. --tsan also builds
+# BUILD_DIR-tsan with ThreadSanitizer and runs the integration suite there
+# (the RPC stress included; TSAN_OPTIONS and tests/tsan.supp come from
+# tests/meson.build), without address-space randomization, which some kernels'
+# mmap_rnd_bits make TSan fail on ("unexpected memory mapping").
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 sanitize=0
-if [ "${1:-}" = "--sanitize" ]; then
-	sanitize=1
+tsan=0
+while [ $# -gt 0 ]; do
+	case $1 in
+	--sanitize) sanitize=1 ;;
+	--tsan) tsan=1 ;;
+	--) shift; break ;;
+	-*) echo "usage: tests/run-all.sh [--sanitize] [--tsan] [BUILD_DIR]" >&2; exit 2 ;;
+	*) break ;;
+	esac
 	shift
-fi
+done
 build=${1:-build}
 logs=""
 rc=0
 
 run_suites() { # DIR SETUP-ARGS SUITES...
-	dir=$1 args=$2
-	shift 2
+	run_suites_with "" "$@"
+}
+
+run_suites_with() { # WRAPPER DIR SETUP-ARGS SUITES...
+	wrap=$1 dir=$2 args=$3
+	shift 3
 	rm -f "$dir/meson-logs/testlog.json"
 	if [ ! -f "$dir/build.ninja" ]; then
 		# shellcheck disable=SC2086
@@ -31,7 +46,7 @@ run_suites() { # DIR SETUP-ARGS SUITES...
 	suites=""
 	for s in "$@"; do suites="$suites --suite $s"; done
 	# shellcheck disable=SC2086
-	meson test -C "$dir" --print-errorlogs --num-processes 2 $suites </dev/null
+	$wrap meson test -C "$dir" --print-errorlogs --num-processes 2 $suites </dev/null
 }
 
 run_suites "$build" "" unit sim integration valgrind e2e || rc=1
@@ -39,6 +54,16 @@ logs="$build/meson-logs/testlog.json"
 if [ $sanitize -eq 1 ]; then
 	run_suites "$build-asan" "-Db_sanitize=address,undefined -Db_lundef=false" unit sim integration e2e || rc=1
 	logs="$logs $build-asan/meson-logs/testlog.json"
+fi
+if [ $tsan -eq 1 ]; then
+	norandom=""
+	if setarch "$(uname -m)" -R true 2>/dev/null; then
+		norandom="setarch $(uname -m) -R"
+	fi
+	started=$(date +%s)
+	run_suites_with "$norandom" "$build-tsan" "-Db_sanitize=thread -Db_lundef=false" integration || rc=1
+	echo "ThreadSanitizer build and integration suite: $(($(date +%s) - started)) s"
+	logs="$logs $build-tsan/meson-logs/testlog.json"
 fi
 
 # shellcheck disable=SC2086
