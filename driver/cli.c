@@ -324,7 +324,7 @@ static int cmd_run(struct cli *c, int argc, char **argv)
 		rc = fail_free(EXIT_DRIVER, err);
 		goto out;
 	}
-	rc = exit_code_of(&res);
+	rc = res.error ? fail(EXIT_DRIVER, "task %s: %s", id, res.error) : exit_code_of(&res);
 	rd_exit_free(&res);
 out:
 	rd_handle_free(h);
@@ -402,22 +402,28 @@ static int cmd_wait(struct cli *c, int argc, char **argv)
 	int rc = one_id(argc, argv, "usage: rkt-driver wait ID\n\nWaits for the task to end, prints its "
 		"exit result and exits with its code\n(128+N when signal N ended it).\n", &given, NULL);
 	rd_exit res;
-	char *err = NULL;
+	char *err = NULL, *id = NULL;
 
 	if (rc >= 0)
 		return rc;
 	rc = EXIT_DRIVER;
-	rd_handle *h = open_task(c, given, NULL, &rc);
+	rd_handle *h = open_task(c, given, &id, &rc);
 	if (h == NULL)
 		return rc == EXIT_FAIL ? EXIT_DRIVER : rc;
 	if (rd_wait(h, 0, &res, &err) < 0) {
-		rc = fail_free(EXIT_DRIVER, err);
+		rc = fail(EXIT_DRIVER, "task %s: %s", id, err ? err : "out of memory");
+		free(err);
+	} else if (res.error != NULL) {
+		/* the task ended, its own result is unknown: never an exit code */
+		rc = fail(EXIT_DRIVER, "task %s: %s", id, res.error);
+		rd_exit_free(&res);
 	} else {
 		print_exit(stdout, &res);
 		rc = exit_code_of(&res);
 		rd_exit_free(&res);
 	}
 	rd_handle_free(h);
+	free(id);
 	return rc;
 }
 
@@ -425,23 +431,30 @@ static int cmd_stop(struct cli *c, int argc, char **argv)
 {
 	const char *given;
 	int rc = one_id(argc, argv, "usage: rkt-driver stop ID\n\nSends SIGTERM to the task's processes, "
-		"SIGKILL to all of them after its kill timeout,\nand prints how it ended.\n", &given, NULL);
+		"SIGKILL to all of them after its kill timeout,\nand prints how it ended (or why that is "
+		"unknown; then it exits 0 once the pod is gone).\n", &given, NULL);
 	rd_exit res;
-	char *err = NULL;
+	char *err = NULL, *id = NULL;
 
 	if (rc >= 0)
 		return rc;
-	rd_handle *h = open_task(c, given, NULL, &rc);
+	rd_handle *h = open_task(c, given, &id, &rc);
 	if (h == NULL)
 		return rc;
 	if (rd_kill(h, &err) != 0 || rd_wait(h, 0, &res, &err) < 0) {
-		rc = fail_free(EXIT_FAIL, err);
+		rc = fail(EXIT_FAIL, "task %s: %s", id, err ? err : "out of memory");
+		free(err);
 	} else {
-		print_exit(stdout, &res);
+		/* stopped; how it ended, or why that is unknown */
+		if (res.error != NULL)
+			printf("exit result unknown: %s\n", res.error);
+		else
+			print_exit(stdout, &res);
 		rd_exit_free(&res);
 		rc = 0;
 	}
 	rd_handle_free(h);
+	free(id);
 	return rc;
 }
 
@@ -561,10 +574,17 @@ static int cmd_logs(struct cli *c, int argc, char **argv)
 	return rc;
 }
 
-static const char *task_state(const ra_handle *rec, char *buf, size_t len)
+/* A task's state without asking its executor (ps and status never change
+ * anything): its exit record, its executor's liveness and, when that
+ * executor cannot be asked (gone, or not ours), the pod's state from rkt
+ * status (*pod, and *asked set). */
+static const char *task_state(struct cli *c, const ra_handle *rec, rd_pod_state *pod, bool *asked, char *buf,
+	size_t len)
 {
 	rd_exit ex;
 
+	*pod = RD_POD_UNKNOWN;
+	*asked = false;
 	if (rd_read_exit_record(rec->task_dir, &ex) == 0) {
 		if (ex.signal)
 			snprintf(buf, len, "exited (signal %d)", ex.signal);
@@ -572,9 +592,45 @@ static const char *task_state(const ra_handle *rec, char *buf, size_t len)
 			snprintf(buf, len, "exited (%d)", ex.exit_code);
 		return buf;
 	}
-	if (rd_executor_alive(&rec->plugin))
+	switch (rd_executor_probe(&rec->plugin)) {
+	case RD_EXECUTOR_OURS:
 		return "running";
-	return "lost";
+	case RD_EXECUTOR_GONE:
+		*pod = rd_pod_query(&c->opts, rec->uuid, NULL);
+		*asked = true;
+		return "lost";
+	case RD_EXECUTOR_FOREIGN:
+		break;
+	}
+	/* the pod's state is all there is; its exit code stays with that executor */
+	*asked = true;
+	switch ((*pod = rd_pod_query(&c->opts, rec->uuid, NULL))) {
+	case RD_POD_RUNNING:
+		return "running";
+	case RD_POD_PREPARED:
+		return "prepared";
+	case RD_POD_EXITED:
+		return "exited (code unknown)";
+	case RD_POD_GONE:
+		return "removed (code unknown)";
+	case RD_POD_UNKNOWN:
+		break;
+	}
+	return "unknown";
+}
+
+/* "alive", "gone", or "alive, not ours: …" */
+static const char *executor_liveness(const ra_handle *rec)
+{
+	switch (rd_executor_probe(&rec->plugin)) {
+	case RD_EXECUTOR_OURS:
+		return "alive";
+	case RD_EXECUTOR_FOREIGN:
+		return "alive, not ours: a go-plugin executor, as Nomad 0.8 ran";
+	case RD_EXECUTOR_GONE:
+		break;
+	}
+	return "gone";
 }
 
 static int cmd_ps(struct cli *c, int argc, char **argv)
@@ -596,8 +652,11 @@ static int cmd_ps(struct cli *c, int argc, char **argv)
 		if (handle == NULL || ra_handle_from_string(handle, &rec, perr, sizeof(perr)) != 0) {
 			printf("%-32s %-18s %s\n", ids.v[n], "unreadable", err ? err : perr);
 		} else {
-			printf("%-32s %-18s %-36s %d\n", ids.v[n], task_state(&rec, buf, sizeof(buf)), rec.uuid,
-				rec.plugin.pid);
+			rd_pod_state pod;
+			bool asked;
+			const char *state = task_state(c, &rec, &pod, &asked, buf, sizeof(buf));
+			printf("%-32s %-18s %-36s %d%s\n", ids.v[n], state, rec.uuid, rec.plugin.pid,
+				rd_executor_probe(&rec.plugin) == RD_EXECUTOR_FOREIGN ? " (not ours)" : "");
 		}
 		free(err);
 		free(handle);
@@ -614,20 +673,23 @@ static int cmd_status(struct cli *c, int argc, char **argv)
 		"pids and directories.\n", &given, NULL);
 	char *id, buf[64];
 	ra_handle rec = {0};
+	rd_pod_state pod;
+	bool asked;
 	rd_exit ex;
 
 	if (rc >= 0)
 		return rc;
 	if ((rc = load_record(c, given, &id, &rec)) != 0)
-	return rc;
+		return rc;
 	printf("id:            %s\n", id);
 	printf("task:          %s\n", rec.task_name ? rec.task_name : "");
 	printf("alloc:         %s\n", rec.alloc_id ? rec.alloc_id : "");
-	printf("state:         %s\n", task_state(&rec, buf, sizeof(buf)));
+	printf("state:         %s\n", task_state(c, &rec, &pod, &asked, buf, sizeof(buf)));
 	printf("pod:           %s\n", rec.uuid);
+	if (asked)
+		printf("pod state:     %s (rkt status)\n", rd_pod_state_name(pod));
 	printf("rkt pid:       %d\n", rec.executor_pid);
-	printf("executor pid:  %d (%s)\n", rec.plugin.pid,
-		rd_executor_alive(&rec.plugin) ? "alive" : "gone");
+	printf("executor pid:  %d (%s)\n", rec.plugin.pid, executor_liveness(&rec));
 	printf("socket:        %s\n", rec.plugin.addr_name ? rec.plugin.addr_name : "");
 	printf("kill timeout:  %lld ms\n", rec.kill_timeout_ns / 1000000);
 	printf("task dir:      %s\n", rec.task_dir ? rec.task_dir : "");

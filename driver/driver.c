@@ -25,16 +25,33 @@
 #define WAIT_POLL_MS 10000
 #define CALL_TIMEOUT_MS 10000
 #define DEFAULT_MAX_KILL_TIMEOUT_NS (30LL * 1000000000)
+/* Stopping a pod through rkt (no executor to ask): `rkt stop --force` rounds
+ * end once rkt says the pod no longer runs or after STOP_FORCE_MS; each round
+ * waits up to STOP_ROUND_MS for rkt status to say so, polling every
+ * STOP_POLL_MS. `rkt rm` is retried for RM_RETRY_MS while rkt still calls the
+ * pod running. */
+#define STOP_FORCE_MS 10000
+#define STOP_ROUND_MS 300
+#define STOP_POLL_MS 50
+#define RM_RETRY_MS 1000
+/* after rd_kill stopped an unreachable executor's pod, how long its exit
+ * record may take to appear */
+#define EXIT_RECORD_WAIT_MS 5000
 
 extern char **environ;
 
 struct rd_handle {
 	rd_opts opts;
 	ra_handle rec;
-	ec_client *ec;        /* NULL when the executor is gone */
+	ec_client *ec;        /* NULL when the executor is gone or cannot be asked */
+	rd_task_state state;  /* without ec and result: LOST, FOREIGN or UNREACHABLE */
+	char *reach_error;    /* UNREACHABLE: why reattaching failed */
 	bool have_result;     /* from Wait or the exit record */
 	rd_exit result;
 	bool finalized;       /* pod removed, executor told to exit */
+	bool stopped_by_rkt;  /* rd_kill stopped the pod through rkt stop */
+	bool pod_was_running; /* stop_pod found it running */
+	int64_t stop_ms;      /* how long stop_pod took */
 };
 
 static const char *rkt_of(const rd_opts *o)
@@ -65,18 +82,17 @@ static char *find_executor(const rd_opts *o)
 	return strdup("rkt-executor");
 }
 
-/* Runs rkt with args; on failure fills *err as the seed words it:
- * "<what>: <exit status>\n\nOutput: …\n\nError: …". */
+/* Runs rkt with args; on failure fills *err with what failed and rkt's error
+ * line (rd_cmd_failed: "<what>: exit status N: <line>"; its whole output goes
+ * to the debug log). */
 static int rkt_run(const rd_opts *o, const rd_strv *args, const char *what, rd_cmd_result *res, char **err)
 {
 	if (rd_cmd_run(rkt_of(o), args, NULL, NULL, RKT_CMD_TIMEOUT_MS, res) != 0) {
 		rd_errf(err, "%s: %s", what, res->error);
 		return -1;
 	}
-	if (res->status != 0) {
-		rd_errf(err, "%s: exit status %d\n\nOutput: %s\n\nError: %s", what, res->status, res->out, res->err);
-		return -1;
-	}
+	if (res->status != 0)
+		return rd_cmd_failed(res, what, err);
 	return 0;
 }
 
@@ -95,16 +111,95 @@ static int rkt_simple(const rd_opts *o, rd_cmd_result *res, const char *a, const
 	return rc;
 }
 
-/* True when rkt no longer knows the pod (another waiter removed it). */
-static bool pod_gone(const rd_opts *o, const char *uuid)
+const char *rd_pod_state_name(rd_pod_state s)
+{
+	switch (s) {
+	case RD_POD_PREPARED:
+		return "prepared";
+	case RD_POD_RUNNING:
+		return "running";
+	case RD_POD_EXITED:
+		return "exited";
+	case RD_POD_GONE:
+		return "no longer known to rkt";
+	case RD_POD_UNKNOWN:
+		break;
+	}
+	return "state unknown";
+}
+
+static rd_pod_state pod_state_of(const char *state)
+{
+	static const char *const before[] = {"embryo", "preparing", "prepared"};
+	rd_pod_status st = {.state = (char *)state};
+
+	if (strcmp(state, "running") == 0)
+		return RD_POD_RUNNING;
+	if (rd_pod_status_finished(&st))
+		return RD_POD_EXITED;
+	for (size_t i = 0; i < sizeof(before) / sizeof(before[0]); i++)
+		if (strcmp(state, before[i]) == 0)
+			return RD_POD_PREPARED;
+	return RD_POD_UNKNOWN;
+}
+
+rd_pod_state rd_pod_query(const rd_opts *o, const char *uuid, char **why)
 {
 	rd_cmd_result res;
-	bool gone = false;
+	rd_pod_state state = RD_POD_UNKNOWN;
 
-	if (rkt_simple(o, &res, "status", "--format=json", uuid) == 0)
-		gone = res.status != 0 && strstr(res.err, "no matches found") != NULL;
+	if (rkt_simple(o, &res, "status", "--format=json", uuid) != 0) {
+		rd_errf(why, "rkt status: %s", res.error);
+	} else if (res.status != 0) {
+		char *line = rd_cmd_error_line(&res);
+		if (strstr(res.err, "no matches found") != NULL)
+			state = RD_POD_GONE;
+		else
+			rd_errf(why, "rkt status: exit status %d: %s", res.status, line ? line : "");
+		free(line);
+	} else {
+		rd_pod_status st = {0};
+		char *perr = NULL;
+		if (rd_pod_status_parse(res.out, &st, &perr) != 0)
+			rd_errf(why, "rkt status: %s", perr);
+		else if (st.state == NULL)
+			rd_errf(why, "rkt status printed no pod state");
+		else if ((state = pod_state_of(st.state)) == RD_POD_UNKNOWN)
+			rd_errf(why, "rkt status: pod state \"%s\"", st.state);
+		free(perr);
+		rd_pod_status_free(&st);
+	}
 	rd_cmd_result_free(&res);
-	return gone;
+	return state;
+}
+
+/* `rkt rm UUID` of a pod that no longer runs, retried for up to retry_ms
+ * while rkt still calls it running. 0 when removed or already gone (another
+ * waiter removed it), -1 with rkt's words in *why. */
+static int rm_pod(const rd_opts *o, const char *uuid, int64_t retry_ms, char **why)
+{
+	int64_t deadline = now_mono_ms() + retry_ms;
+
+	for (;;) {
+		rd_cmd_result res;
+		int rc = rkt_simple(o, &res, "rm", uuid, NULL);
+		bool removed = rc == 0 && (res.status == 0 || strstr(res.err, "no matches found") != NULL);
+		bool running = rc == 0 && !removed && strstr(res.err, "currently running") != NULL;
+
+		if (removed || (!running && rd_pod_query(o, uuid, NULL) == RD_POD_GONE)) {
+			rd_cmd_result_free(&res);
+			return 0;
+		}
+		if (!running || now_mono_ms() >= deadline) {
+			char *line = rc != 0 ? NULL : rd_cmd_error_line(&res);
+			rd_errf(why, "%s", rc != 0 ? res.error : line ? line : "");
+			free(line);
+			rd_cmd_result_free(&res);
+			return -1;
+		}
+		rd_cmd_result_free(&res);
+		usleep(STOP_POLL_MS * 1000);
+	}
 }
 
 /* `rkt rm UUID` once the task ended; a failure is logged with the UUID so an
@@ -112,16 +207,14 @@ static bool pod_gone(const rd_opts *o, const char *uuid)
  * waiters finalize the same task) is no failure. */
 static void remove_pod(const rd_opts *o, const char *uuid)
 {
-	rd_cmd_result res;
+	char *why = NULL;
 
-	if (rkt_simple(o, &res, "rm", uuid, NULL) != 0)
-		log_error("error removing pod (UUID: \"%s\") - must gc manually: %s", uuid, res.error);
-	else if (res.status != 0 && strstr(res.err, "no matches found") == NULL && !pod_gone(o, uuid))
+	if (rm_pod(o, uuid, 0, &why) != 0)
 		log_error("error removing pod (UUID: \"%s\") - must gc manually: error removing pod: %s", uuid,
-			res.err);
+			why ? why : "out of memory");
 	else
 		log_debug("removed pod (UUID: \"%s\")", uuid);
-	rd_cmd_result_free(&res);
+	free(why);
 }
 
 void rd_exit_free(rd_exit *e)
@@ -144,6 +237,7 @@ void rd_handle_free(rd_handle *h)
 	ec_close(h->ec);
 	ra_handle_free(&h->rec);
 	rd_exit_free(&h->result);
+	free(h->reach_error);
 	free(h);
 }
 
@@ -171,6 +265,13 @@ const ra_handle *rd_handle_record(const rd_handle *h)
 bool rd_handle_attached(const rd_handle *h)
 {
 	return h->ec != NULL;
+}
+
+rd_task_state rd_handle_state(const rd_handle *h)
+{
+	if (h->have_result)
+		return RD_TASK_EXITED;
+	return h->ec != NULL ? RD_TASK_ATTACHED : h->state;
 }
 
 static int64_t kill_timeout_ns(const rd_opts *o, int64_t desired)
@@ -231,7 +332,9 @@ static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info
 		free(last);
 		last = NULL;
 		if (rc != 0 || res.status != 0) {
-			rd_errf(&last, "getting status failed: %s", rc != 0 ? res.error : res.err);
+			char *line = rc != 0 ? NULL : rd_cmd_error_line(&res);
+			rd_errf(&last, "getting status failed: %s", rc != 0 ? res.error : line ? line : res.err);
+			free(line);
 		} else if (rd_pod_status_parse(res.out, &st, &perr) != 0) {
 			rd_errf(&last, "getting status failed: %s", perr);
 			free(perr);
@@ -243,7 +346,10 @@ static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info
 				rd_cmd_result_free(&res);
 				rd_pod_status_free(&st);
 				if (rkt_simple(&h->opts, &man, "cat-manifest", h->rec.uuid, NULL) != 0 || man.status != 0) {
-					rd_errf(err, "could not get pod manifest: %s", man.error ? man.error : man.err);
+					char *line = man.error ? NULL : rd_cmd_error_line(&man);
+					rd_errf(err, "could not get pod manifest: %s",
+						man.error ? man.error : line ? line : man.err);
+					free(line);
 					rd_cmd_result_free(&man);
 					free(ip);
 					return -1;
@@ -507,43 +613,6 @@ int rd_read_exit_record(const char *task_dir, rd_exit *res)
 	return ok ? 0 : -1;
 }
 
-/* The executor is gone without a record: stop and remove the pod if it still
- * runs, and say so. Never a silent "exit 0". */
-static void recover_lost(rd_handle *h, char **err)
-{
-	rd_cmd_result res;
-	bool running = false;
-
-	if (rkt_simple(&h->opts, &res, "status", "--format=json", h->rec.uuid) == 0 && res.status == 0) {
-		rd_pod_status st = {0};
-		char *perr = NULL;
-		if (rd_pod_status_parse(res.out, &st, &perr) == 0)
-			running = st.state != NULL && strcmp(st.state, "running") == 0;
-		free(perr);
-		rd_pod_status_free(&st);
-	}
-	rd_cmd_result_free(&res);
-	if (running) {
-		/* rkt stop names the pod by UUID: no pid is signalled on trust */
-		rkt_simple(&h->opts, &res, "stop", "--force", h->rec.uuid);
-		rd_cmd_result_free(&res);
-		for (int i = 0; i < 100; i++) {
-			rkt_simple(&h->opts, &res, "rm", h->rec.uuid, NULL);
-			bool gone = res.status == 0 || strstr(res.err, "currently running") == NULL;
-			rd_cmd_result_free(&res);
-			if (gone)
-				break;
-			usleep(50000);
-		}
-		rd_errf(err, "executor (pid %d) of pod %s is gone and left no exit record; the pod was still "
-			"running and has been stopped and removed", h->rec.plugin.pid, h->rec.uuid);
-	} else {
-		remove_pod(&h->opts, h->rec.uuid);
-		rd_errf(err, "executor (pid %d) of pod %s is gone and left no exit record; the task's exit "
-			"result is lost", h->rec.plugin.pid, h->rec.uuid);
-	}
-}
-
 bool rd_executor_alive(const ra_config *p)
 {
 	struct proc_stat st;
@@ -555,6 +624,16 @@ bool rd_executor_alive(const ra_config *p)
 		return st.start_time == p->pid_start_time;
 	/* an old record: the pid alone proves nothing; its socket must exist too */
 	return p->addr_name != NULL && access(p->addr_name, F_OK) == 0;
+}
+
+rd_executor_state rd_executor_probe(const ra_config *p)
+{
+	if (!rd_executor_alive(p))
+		return RD_EXECUTOR_GONE;
+	/* ours always listen on ipc; go-plugin's (Nomad 0.8) on "unix" */
+	if (p->addr_net != NULL && strcmp(p->addr_net, "ipc") != 0)
+		return RD_EXECUTOR_FOREIGN;
+	return RD_EXECUTOR_OURS;
 }
 
 int rd_open(const rd_opts *o, const char *handle, rd_handle **out, char **err)
@@ -572,24 +651,269 @@ int rd_open(const rd_opts *o, const char *handle, rd_handle **out, char **err)
 		return -1;
 	}
 	if (ec_reattach(&h->rec.plugin, &h->ec, ebuf, sizeof(ebuf)) == 0) {
-		*out = h;
-		return 0;
+		h->state = RD_TASK_ATTACHED;
+	} else {
+		log_debug("reattach to pod %s failed: %s", h->rec.uuid, ebuf);
+		if (rd_read_exit_record(h->rec.task_dir, &h->result) == 0) {
+			h->have_result = true;
+			h->state = RD_TASK_EXITED;
+		} else {
+			switch (rd_executor_probe(&h->rec.plugin)) {
+			case RD_EXECUTOR_OURS:
+				h->state = RD_TASK_UNREACHABLE;
+				h->reach_error = strdup(ebuf);
+				break;
+			case RD_EXECUTOR_FOREIGN:
+				h->state = RD_TASK_FOREIGN;
+				break;
+			case RD_EXECUTOR_GONE:
+				h->state = RD_TASK_LOST;
+				break;
+			}
+		}
 	}
-	log_debug("reattach to pod %s failed: %s", h->rec.uuid, ebuf);
-	if (rd_read_exit_record(h->rec.task_dir, &h->result) == 0) {
-		h->have_result = true;
-		*out = h;
-		return 0;
+	*out = h;
+	return 0;
+}
+
+/* ---- without an executor to ask: the pod through rkt alone ---------- */
+
+/* What the executor is, for a sentence: "the executor (pid 12) of pod U is
+ * gone and left no exit record", "its executor (pid 12, …) is not an
+ * rkt-executor …". */
+static char *executor_words(const rd_handle *h)
+{
+	const ra_config *p = &h->rec.plugin;
+	char *s = NULL;
+	int n = -1;
+
+	switch (rd_handle_state(h)) {
+	case RD_TASK_FOREIGN:
+		n = asprintf(&s, "its executor (pid %d, AddrNet \"%s\" at %s) is not an rkt-executor but a "
+			"go-plugin one (as Nomad 0.8 ran), which this driver cannot speak to", p->pid, p->addr_net,
+			p->addr_name);
+		break;
+	case RD_TASK_UNREACHABLE:
+		n = asprintf(&s, "its executor (pid %d) is alive but does not answer (%s)", p->pid,
+			h->reach_error ? h->reach_error : "unknown error");
+		break;
+	default:
+		n = asprintf(&s, "executor (pid %d) of pod %s is gone and left no exit record", p->pid,
+			h->rec.uuid);
+		break;
 	}
-	if (rd_executor_alive(&h->rec.plugin)) {
-		rd_errf(err, "cannot reach the executor (pid %d) of pod %s: %s", h->rec.plugin.pid, h->rec.uuid,
-			ebuf);
-		rd_handle_free(h);
+	return n < 0 ? NULL : s;
+}
+
+/* One sentence for a call that needs the executor and cannot have it:
+ * what the executor is, that nothing was changed, and what to do. */
+static int untouched_error(const rd_handle *h, const char *what, char **err)
+{
+	char *words = executor_words(h), *why = NULL;
+	rd_pod_state pod = rd_pod_query(&h->opts, h->rec.uuid, &why);
+	const char *pod_words = pod == RD_POD_UNKNOWN && why != NULL ? why : rd_pod_state_name(pod);
+
+	if (rd_handle_state(h) == RD_TASK_LOST)
+		rd_errf(err, "cannot %s: the %s; its pod (%s) was left untouched: waiting for or stopping the "
+			"task stops and removes it", what, words ? words : "executor is gone", pod_words);
+	else
+		rd_errf(err, "cannot %s: %s; it and its pod %s (%s) were left untouched: stop the task to stop "
+			"its pod through rkt stop, or %s", what, words ? words : "its executor cannot be asked",
+			h->rec.uuid, pod_words, rd_handle_state(h) == RD_TASK_FOREIGN ?
+			"manage it from the Nomad agent that started it" : "retry once the executor answers");
+	free(words);
+	free(why);
+	return -1;
+}
+
+/* Polls rkt status until the pod no longer runs or ms have passed. */
+static rd_pod_state await_pod_end(const rd_handle *h, int64_t ms, char **why)
+{
+	int64_t deadline = now_mono_ms() + ms;
+
+	for (;;) {
+		free(*why);
+		*why = NULL;
+		rd_pod_state st = rd_pod_query(&h->opts, h->rec.uuid, why);
+		int64_t left = deadline - now_mono_ms();
+		if ((st != RD_POD_RUNNING && st != RD_POD_UNKNOWN) || left <= 0)
+			return st;
+		usleep((useconds_t)(left < STOP_POLL_MS ? left : STOP_POLL_MS) * 1000);
+	}
+}
+
+/* True when the pod's first process (the launched rkt; the app under fly)
+ * is known to be gone. Only a record with its start time can tell. */
+static bool main_pid_gone(const rd_handle *h)
+{
+	struct proc_stat st;
+
+	if (h->rec.executor_pid_start_time == 0)
+		return false;
+	if (proc_stat_read(h->rec.executor_pid, &st) != 0)
+		return true;
+	return st.start_time != h->rec.executor_pid_start_time || st.state == 'Z';
+}
+
+static void rkt_stop(const rd_handle *h, bool force)
+{
+	rd_cmd_result res;
+
+	if (force)
+		rkt_simple(&h->opts, &res, "stop", "--force", h->rec.uuid);
+	else
+		rkt_simple(&h->opts, &res, "stop", h->rec.uuid, NULL);
+	if (res.status != 0)
+		log_debug("rkt stop%s %s: %s", force ? " --force" : "", h->rec.uuid,
+			res.error ? res.error : res.err);
+	rd_cmd_result_free(&res);
+}
+
+static int64_t min_ms(int64_t a, int64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* Stops the pod through rkt, named by its UUID (no pid is signalled on
+ * trust), until rkt says it no longer runs or a bounded time has passed.
+ * Under fly, `rkt stop` signals only the pod's first process while it lives;
+ * processes it left behind keep the pod running until a later `rkt stop`,
+ * sent once that process is gone, signals the pod's whole process group. So:
+ * `rkt stop` (SIGTERM) for up to grace_ms, sent once more when the first
+ * process is known to be gone; then `rkt stop --force` rounds for up to
+ * STOP_FORCE_MS. Returns the pod's state at the end (*why: when UNKNOWN). */
+static rd_pod_state stop_pod(rd_handle *h, int64_t grace_ms, char **why)
+{
+	int64_t t0 = now_mono_ms(), deadline = t0 + grace_ms;
+	rd_pod_state st = rd_pod_query(&h->opts, h->rec.uuid, why);
+	bool resent = false;
+
+	if (st != RD_POD_RUNNING)
+		return st;
+	h->pod_was_running = true;
+	if (grace_ms > 0) {
+		log_debug("stopping pod %s through rkt stop (grace %lld ms)", h->rec.uuid, (long long)grace_ms);
+		rkt_stop(h, false);
+	}
+	while (st == RD_POD_RUNNING && now_mono_ms() < deadline) {
+		st = await_pod_end(h, min_ms(STOP_ROUND_MS, deadline - now_mono_ms()), why);
+		if (st == RD_POD_RUNNING && !resent && main_pid_gone(h)) {
+			rkt_stop(h, false); /* fly: now the whole process group */
+			resent = true;
+		}
+	}
+	deadline = now_mono_ms() + STOP_FORCE_MS;
+	while (st == RD_POD_RUNNING || st == RD_POD_UNKNOWN) {
+		if (now_mono_ms() >= deadline)
+			break;
+		rkt_stop(h, true);
+		st = await_pod_end(h, min_ms(STOP_ROUND_MS, deadline - now_mono_ms()), why);
+		log_debug("pod %s %lld ms after rkt stop --force: %s", h->rec.uuid,
+			(long long)(now_mono_ms() - t0), rd_pod_state_name(st));
+	}
+	h->stop_ms = now_mono_ms() - t0;
+	log_debug("pod %s after %lld ms of rkt stop: %s", h->rec.uuid, (long long)h->stop_ms,
+		rd_pod_state_name(st));
+	return st;
+}
+
+/* The task ended without a result of its own: record why. */
+static int unknown_result(rd_handle *h, char *sentence)
+{
+	rd_exit_free(&h->result);
+	h->result.exit_code = -1;
+	h->result.error = sentence;
+	h->have_result = true;
+	h->finalized = true; /* its pod is removed already, or could not be */
+	return 1;
+}
+
+/* Says what became of a pod that stop_pod left in state st (not running):
+ * removes it and returns 1 with the result's error "<head>; <what happened>",
+ * or -1 with *err when rkt still says it runs or cannot tell. */
+static int settle_pod(rd_handle *h, rd_pod_state st, const char *head, char **why, char **err)
+{
+	char *sentence = NULL, *rmerr = NULL;
+	const char *uuid = h->rec.uuid;
+
+	if (st == RD_POD_RUNNING || (st == RD_POD_UNKNOWN && h->pod_was_running)) {
+		rd_errf(err, "%s; its pod %s still runs after %lld ms of rkt stop and rkt stop --force (%s) and was "
+			"not removed: a process of the pod may have left its process group, or its first process be "
+			"a zombie nobody reaps; end the pod's processes, then run `rkt rm %s`", head, uuid,
+			(long long)h->stop_ms, *why ? *why : "rkt status says running", uuid);
 		return -1;
 	}
-	recover_lost(h, err);
-	rd_handle_free(h);
-	return -1;
+	if (st == RD_POD_UNKNOWN) {
+		rd_errf(err, "%s; rkt cannot tell whether its pod %s still runs (%s), so it was left alone", head,
+			uuid, *why ? *why : "no reason given");
+		return -1;
+	}
+	if (st != RD_POD_GONE && rm_pod(&h->opts, uuid, RM_RETRY_MS, &rmerr) != 0) {
+		rd_errf(&sentence, "%s; its pod %s %s, but could not be removed (rkt rm: %s): remove it with "
+			"`rkt rm %s`", head, uuid, h->pod_was_running ? "was still running and has been stopped" :
+			"had exited", rmerr ? rmerr : "out of memory", uuid);
+		free(rmerr);
+	} else if (h->pod_was_running) {
+		rd_errf(&sentence, "%s; the pod was still running and has been stopped and removed", head);
+	} else if (st == RD_POD_GONE) {
+		rd_errf(&sentence, "%s; the task's exit result is lost (rkt no longer knows the pod)", head);
+	} else {
+		rd_errf(&sentence, "%s; the task's exit result is lost (its pod had %s and has been removed)", head,
+			st == RD_POD_EXITED ? "exited" : "not started");
+	}
+	return unknown_result(h, sentence);
+}
+
+/* DESIGN.md's recover case "executor gone, no exit record": stop the pod if
+ * it still runs (all of its processes), remove it, say what rkt says then. */
+static int recover_lost(rd_handle *h, char **err)
+{
+	char *head = executor_words(h), *why = NULL;
+	int rc;
+
+	if (head == NULL)
+		return rd_errf(err, "out of memory"), -1;
+	rd_pod_state st = stop_pod(h, 0, &why);
+	rc = settle_pod(h, st, head, &why, err);
+	free(why);
+	free(head);
+	return rc;
+}
+
+/* Wait without an executor to ask (foreign, unreachable): nothing is
+ * changed unless rd_kill stopped the pod through rkt on this handle. */
+static int wait_unasked(rd_handle *h, char **err)
+{
+	char *why = NULL, *head;
+	int rc;
+
+	if (!h->stopped_by_rkt)
+		return untouched_error(h, "wait for the task", err);
+	if (h->state == RD_TASK_UNREACHABLE) {
+		/* our executor reaps the stopped rkt and writes its record */
+		int64_t deadline = now_mono_ms() + EXIT_RECORD_WAIT_MS;
+		while (now_mono_ms() < deadline) {
+			if (rd_read_exit_record(h->rec.task_dir, &h->result) == 0) {
+				h->have_result = true;
+				return 0;
+			}
+			usleep(100000);
+		}
+	}
+	rd_pod_state st = rd_pod_query(&h->opts, h->rec.uuid, &why);
+	char *words = executor_words(h);
+	if (asprintf(&head, "its exit code is unknown: %s, and was left alone",
+		words ? words : "its executor cannot be asked") < 0)
+		head = NULL;
+	free(words);
+	if (head == NULL) {
+		free(why);
+		return rd_errf(err, "out of memory"), -1;
+	}
+	rc = settle_pod(h, st, head, &why, err);
+	free(why);
+	free(head);
+	return rc;
 }
 
 static void fill_exit(rd_exit *res, const Executor__ExitResult *r)
@@ -677,14 +1001,14 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 		/* the executor died under us */
 		ec_close(h->ec);
 		h->ec = NULL;
+		h->state = RD_TASK_LOST;
 	}
+	if (!h->have_result && rd_read_exit_record(h->rec.task_dir, &h->result) == 0)
+		h->have_result = true;
 	if (!h->have_result) {
-		if (rd_read_exit_record(h->rec.task_dir, &h->result) == 0) {
-			h->have_result = true;
-		} else {
-			recover_lost(h, err);
+		int rc = h->state == RD_TASK_LOST ? recover_lost(h, err) : wait_unasked(h, err);
+		if (rc < 0)
 			return -1;
-		}
 	}
 	finalize(h);
 	return copy_result(h, res);
@@ -697,10 +1021,16 @@ int rd_kill(rd_handle *h, char **err)
 	if (h->have_result)
 		return 0;
 	if (h->ec == NULL) {
-		rd_cmd_result res;
-		rkt_simple(&h->opts, &res, "stop", h->rec.uuid, NULL);
-		rd_cmd_result_free(&res);
-		return 0;
+		/* no executor to ask: the pod, by its UUID, through rkt */
+		char *why = NULL, *head = executor_words(h);
+		rd_pod_state st = stop_pod(h, h->rec.kill_timeout_ns / 1000000, &why);
+		int rc = 0;
+		h->stopped_by_rkt = true;
+		if (st == RD_POD_RUNNING || st == RD_POD_UNKNOWN)
+			rc = settle_pod(h, st, head ? head : "the executor cannot be asked", &why, err);
+		free(why);
+		free(head);
+		return rc;
 	}
 	if (shutdown_executor_task(h, h->rec.kill_timeout_ns / 1000000, &e) != RPC__STATUS__OK)
 		return rd_errf(err, "cannot stop pod %s: %s", h->rec.uuid, e.message), -1;
@@ -711,10 +1041,12 @@ static int need_executor(rd_handle *h, const char *what, char **err)
 {
 	if (h->ec != NULL)
 		return 0;
+	if (h->have_result && h->result.error != NULL)
+		return rd_errf(err, "cannot %s: %s", what, h->result.error), -1;
 	if (h->have_result)
 		return rd_errf(err, "cannot %s: the task has exited (code %d) and its executor is gone", what,
 			h->result.exit_code), -1;
-	return rd_errf(err, "cannot %s: the executor is gone", what), -1;
+	return untouched_error(h, what, err);
 }
 
 int rd_signal(rd_handle *h, int sig, char **err)
@@ -733,6 +1065,44 @@ int rd_signal(rd_handle *h, int sig, char **err)
 	return 0;
 }
 
+/* rkt 1.30's fly enter (stage1_fly/enter) resolves the app's user and group
+ * under the app's root twice over (/proc/PID/root, already the app's rootfs,
+ * joined with stage1/rootfs/opt/stage2/APP/rootfs), so only "root" and
+ * numeric ids can be entered; a name fails before anything runs, with
+ * `failed to lookup process credentials: open …/stage1/rootfs/opt/stage2/APP/
+ * rootfs/etc/passwd: no such file or directory` (etc/group for a group). No
+ * flag of `rkt enter` changes that path (--app only names the app). */
+static bool fly_enter_cannot_resolve(const rd_cmd_result *res)
+{
+	const char *p = strstr(res->err, "failed to lookup process credentials");
+
+	if (res->status != 254 || p == NULL || strstr(p, "/stage1/rootfs/opt/stage2/") == NULL)
+		return false;
+	return strstr(p, "/etc/passwd: no such file") != NULL || strstr(p, "/etc/group: no such file") != NULL;
+}
+
+/* The app's "user" and "group" from the pod manifest, for the sentence. */
+static void manifest_user_group(const rd_handle *h, char *user, char *group, size_t len)
+{
+	rd_cmd_result res;
+	cJSON *m = NULL;
+
+	user[0] = group[0] = '\0';
+	if (rkt_simple(&h->opts, &res, "cat-manifest", h->rec.uuid, NULL) == 0 && res.status == 0 &&
+	    (m = cJSON_Parse(res.out)) != NULL) {
+		cJSON *apps = cJSON_GetObjectItemCaseSensitive(m, "apps");
+		cJSON *app = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(apps, 0), "app");
+		cJSON *u = cJSON_GetObjectItemCaseSensitive(app, "user");
+		cJSON *g = cJSON_GetObjectItemCaseSensitive(app, "group");
+		if (cJSON_IsString(u))
+			snprintf(user, len, "%s", u->valuestring);
+		if (cJSON_IsString(g))
+			snprintf(group, len, "%s", g->valuestring);
+	}
+	cJSON_Delete(m);
+	rd_cmd_result_free(&res);
+}
+
 int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output, int *code, char **err)
 {
 	rd_strv args = {0}, env = {0};
@@ -748,6 +1118,13 @@ int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output,
 	rd_host_env_filter(environ, h->opts.env_blacklist, &env);
 	if (rd_cmd_run(rkt_of(&h->opts), &args, env.v, h->rec.task_dir, timeout_ms, &res) != 0) {
 		rd_errf(err, "rkt enter: %s", res.error);
+	} else if (fly_enter_cannot_resolve(&res)) {
+		char user[128], group[128];
+		manifest_user_group(h, user, group, sizeof(user));
+		rd_errf(err, "cannot exec in pod %s: rkt's fly stage1 cannot enter a pod whose app runs as a user "
+			"or group given by name (here user \"%s\", group \"%s\"), as its enter looks names up under "
+			"a wrong path; a task whose \"user\" and config \"group\" are numeric ids (e.g. \"65534\") "
+			"or root can be entered", h->rec.uuid, user, group);
 	} else {
 		/* combined output, as Nomad's ExecScript returned it */
 		if (asprintf(output, "%s%s", res.out, res.err) < 0)

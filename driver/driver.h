@@ -30,18 +30,48 @@ typedef struct rd_network_info {
 } rd_network_info;
 
 typedef struct rd_exit {
-	int exit_code;                   /* 128 + signal when killed */
+	int exit_code;                   /* 128 + signal when killed; -1 when error is set */
 	int signal;
 	int64_t started_unix_ns, finished_unix_ns;
-	char *error;                     /* set when the result is not the task's own */
+	char *error;                     /* set when the task ended but its own result is
+	                                    unknown (one sentence saying why and what was done) */
 } rd_exit;
+
+/* What rd_open found. Only ATTACHED has an executor to call; the others are
+ * driven through rkt alone (exec: rkt enter; kill: rkt stop). */
+typedef enum rd_task_state {
+	RD_TASK_ATTACHED,    /* our executor answers */
+	RD_TASK_EXITED,      /* the result is known (exit record, or a Wait) */
+	RD_TASK_LOST,        /* the executor is gone and left no exit record */
+	RD_TASK_FOREIGN,     /* a live executor that is not an rkt-executor (Nomad 0.8's go-plugin) */
+	RD_TASK_UNREACHABLE, /* our executor is alive but does not answer */
+} rd_task_state;
+
+/* An executor judged from its record alone (no call, nothing changed). */
+typedef enum rd_executor_state {
+	RD_EXECUTOR_GONE,    /* not running, or its pid now names another process */
+	RD_EXECUTOR_OURS,    /* alive: an rkt-executor */
+	RD_EXECUTOR_FOREIGN, /* alive, AddrNet not "ipc": go-plugin's (Nomad 0.8), which we cannot speak */
+} rd_executor_state;
+
+/* A pod as `rkt status` tells it. */
+typedef enum rd_pod_state {
+	RD_POD_UNKNOWN,      /* rkt status failed or printed something else */
+	RD_POD_PREPARED,     /* embryo, preparing, prepared: not yet run */
+	RD_POD_RUNNING,
+	RD_POD_EXITED,       /* exited, garbage, deleting, aborted prepare */
+	RD_POD_GONE,         /* rkt has no such pod (removed) */
+} rd_pod_state;
 
 /* Starts task t (alloc_id set) with its directories under task_dir: the
  * handle is written to task_dir/handle before anything else can fail.
  * Returns 0, or -1 with one sentence (or the seed's message) in *err. */
 int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out,
 	rd_network_info *net, char **err);
-/* Reopens a task from its handle string (DESIGN.md's recover cases). */
+/* Reopens a task from its handle string. Never stops, removes or signals
+ * anything: a lost, foreign or unreachable task opens too (rd_handle_state
+ * says which), and DESIGN.md's recover cases are carried out by rd_wait and
+ * rd_kill. -1 only for a handle that does not parse (naming the field). */
 int rd_open(const rd_opts *o, const char *handle, rd_handle **out, char **err);
 void rd_handle_free(rd_handle *h);
 void rd_network_info_free(rd_network_info *n);
@@ -53,16 +83,29 @@ const char *rd_handle_task_dir(const rd_handle *h);
 const ra_handle *rd_handle_record(const rd_handle *h);
 /* True when the executor is reachable (it may still have exited since). */
 bool rd_handle_attached(const rd_handle *h);
+rd_task_state rd_handle_state(const rd_handle *h);
 
 /* Waits for the task's end, at most timeout_ms (<= 0: no limit). Returns 1
  * with *res when it ended, 0 on timeout, -1 with *err. After the end the pod
- * is removed and the executor told to exit; the result stays on disk. */
+ * is removed and the executor told to exit; the result stays on disk.
+ * Without an executor to ask:
+ *  - LOST: the pod is stopped if it still runs (all of its processes, for a
+ *    bounded time) and removed; 1 with res->error saying so, or -1 when rkt
+ *    still says it runs (or cannot tell), the pod then left in place;
+ *  - FOREIGN, UNREACHABLE: nothing is changed, -1 with one sentence saying
+ *    what the executor is and what to do; after an rd_kill on this handle,
+ *    1 with the exit record (ours) or res->error (exit code unknown). */
 int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err);
 void rd_exit_free(rd_exit *e);
-/* SIGTERM, then SIGKILL to the whole tree after the kill timeout. */
+/* SIGTERM, then SIGKILL to the whole tree after the kill timeout. Without an
+ * executor to ask (lost, foreign, unreachable) the pod is stopped through
+ * `rkt stop` (then `--force`), named by its UUID; -1 when rkt still says it
+ * runs after a bounded time. */
 int rd_kill(rd_handle *h, char **err);
 int rd_signal(rd_handle *h, int sig, char **err);
-/* `rkt enter UUID cmd args…`: its combined output and exit code. */
+/* `rkt enter UUID cmd args…`: its combined output and exit code. Works in
+ * every rd_task_state (it needs only rkt). -1 with one sentence when rkt's
+ * fly stage1 cannot enter the pod because its app runs as a named user. */
 int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output, int *code, char **err);
 int rd_stats(rd_handle *h, Executor__StatsReply **out, char **err);
 int rd_inspect(rd_handle *h, Executor__InspectReply **out, char **err);
@@ -73,6 +116,13 @@ int rd_update(rd_handle *h, int64_t kill_timeout_ns, int log_max_files, int log_
 int rd_read_exit_record(const char *task_dir, rd_exit *res);
 /* True when the record's executor still runs (pid and start time match). */
 bool rd_executor_alive(const ra_config *plugin);
+rd_executor_state rd_executor_probe(const ra_config *plugin);
+
+/* `rkt status UUID`, read only. *why (may be NULL; malloc'd) says what
+ * failed when RD_POD_UNKNOWN is returned. */
+rd_pod_state rd_pod_query(const rd_opts *o, const char *uuid, char **why);
+/* "running", "exited", "prepared", "no longer known to rkt", "state unknown". */
+const char *rd_pod_state_name(rd_pod_state s);
 
 /* Runs `rkt version` and evaluates it as the seed's Fingerprint. */
 int rd_fingerprint_run(const rd_opts *o, rd_fingerprint *fp, char **err);
