@@ -64,7 +64,7 @@ wait_until 5 gone "$exe"
 check_has "status: executor gone" "$(rd status "$id")" "(gone)"
 run_cap rd wait "$id"
 check_eq "executor SIGKILLed after the exit: wait returns 11 from the record" "$RC" 11
-check "and removes the pod" test ! -e "$RKT_SIM_DIR/pods/$(pod_of "$id")"
+check "and removes the pod" pod_gone "$(pod_of "$id")"
 
 # executor SIGKILLed while the pod runs: wait stops and removes the pod, 125
 id=$(start_detached "$(task_file lostexec 'echo ready >/alloc/ready; exec sleep 120')")
@@ -83,7 +83,7 @@ check_has "and says the executor is gone without an exit record" "$ERR" "left no
 check_has "and that the pod was stopped and removed" "$ERR" "stopped and removed"
 check_lacks "it prints no exit code" "$OUT" "exit code"
 check "the pod's app was stopped" wait_until 5 gone "$app"
-check "the pod was removed" test ! -e "$RKT_SIM_DIR/pods/$uuid"
+check "the pod was removed" pod_gone "$uuid"
 run_cap rd wait "$id"
 check_eq "a second wait still fails (125), never 0" "$RC" 125
 

@@ -2,19 +2,14 @@
 # e2e: DNS flags on rkt run-prepared (issue 3, case 4).
 source "$(dirname "$0")/lib.sh"
 
-# run_args UUID: the argv run-prepared recorded, one argument a line
-run_args() {
-	jq -r '.[]' "$RKT_SIM_DIR/pods/$1/run-args.json" 2>/dev/null
-}
-
 # servers and search domains: flags in order, and the pod's resolv.conf
 f=$(task_file dns 'cat /etc/resolv.conf' '' \
 	'"dns_servers": ["8.8.8.8", "2001:4860:4860::8888"], "dns_search_domains": ["example.com", "example.org"]')
 id=$(start_detached "$f")
 check "a task with dns_servers starts" test -n "$id"
 uuid=$(pod_of "$id")
-check "the pod recorded its run-prepared argv (run-args.json)" test -s "$RKT_SIM_DIR/pods/$uuid/run-args.json"
-args=$(run_args "$uuid")
+args=$(run_args "$id")
+check_has "the executor launched rkt run-prepared (inspect)" "$args" "run-prepared"
 check_has "run-prepared got --dns=8.8.8.8" "$args" "--dns=8.8.8.8"
 check_has "run-prepared got --dns=2001:4860:4860::8888" "$args" "--dns=2001:4860:4860::8888"
 check_has "run-prepared got --dns-search=example.com" "$args" "--dns-search=example.com"
@@ -31,26 +26,26 @@ check_has "the pod's resolv.conf has the search domains" "$OUT" "search example.
 
 # search domains alone
 id=$(start_detached "$(task_file search 'true' '' '"dns_search_domains": ["corp.example"]')")
-args=$(run_args "$(pod_of "$id")")
+args=$(run_args "$id")
 check_has "dns_search_domains alone: --dns-search=corp.example" "$args" "--dns-search=corp.example"
 check_lacks "dns_search_domains alone: no --dns=" "$args" "--dns="
 rd wait "$id" >/dev/null
 
 # no DNS config: no DNS flags
 id=$(start_detached "$(task_file nodns 'true')")
-args=$(run_args "$(pod_of "$id")")
+args=$(run_args "$id")
 check_lacks "no dns config: no --dns flag" "$args" "--dns"
 rd wait "$id" >/dev/null
 
 # ["host"] and ["none"] are passed through as such
 id=$(start_detached "$(task_file dnshost 'cat /etc/resolv.conf' '' '"dns_servers": ["host"]')")
-args=$(run_args "$(pod_of "$id")")
+args=$(run_args "$id")
 check_has "dns_servers [\"host\"] passes --dns=host" "$args" "--dns=host"
 rd wait "$id" >/dev/null
 run_cap rd logs "$id"
 check_eq "with --dns=host the pod's resolv.conf is the host's" "$OUT" "$(cat /etc/resolv.conf)"
 id=$(start_detached "$(task_file dnsnone 'true' '' '"dns_servers": ["none"]')")
-check_has "dns_servers [\"none\"] passes --dns=none" "$(run_args "$(pod_of "$id")")" "--dns=none"
+check_has "dns_servers [\"none\"] passes --dns=none" "$(run_args "$id")" "--dns=none"
 rd wait "$id" >/dev/null
 
 # an invalid server: run fails with the seed's message, and nothing runs

@@ -67,7 +67,7 @@ check_eq "NOMAD_CPU_LIMIT/NOMAD_MEMORY_LIMIT follow resources" "$OUT" "CPU=500 M
 
 # resources become rkt's isolators (--memory=<MB>M --cpu=<MHz>m)
 id=$(start_detached "$(task_file iso 'true' '"resources": {"cpu": 250, "memory": 64}')")
-man=$(rkt cat-manifest --pretty-print=false "$(pod_of "$id")")
+man=$(manifest "$(pod_of "$id")")
 check_has "memory 64 becomes the resource/memory isolator 64M" "$man" \
 	'{"name":"resource/memory","value":{"default":false,"request":"64M","limit":"64M"}}'
 check_has "cpu 250 becomes the resource/cpu isolator 250m" "$man" \
@@ -78,18 +78,22 @@ rd wait "$id" >/dev/null
 # the other config keys that shape rkt's command lines
 id=$(start_detached "$(task_file flags 'true' '' '"insecure_options": ["image", "tls"], "no_overlay": true, "debug": true, "net": ["default", "other"]')")
 uuid=$(pod_of "$id")
-pa=$(jq -r '.[]' "$RKT_SIM_DIR/pods/$uuid/prepare-args.json" 2>/dev/null)
-ra=$(jq -r '.[]' "$RKT_SIM_DIR/pods/$uuid/run-args.json" 2>/dev/null)
-check_has "insecure_options: prepare gets --insecure-options=image,tls" "$pa" "--insecure-options=image,tls"
-check_has "insecure_options: run-prepared too" "$ra" "--insecure-options=image,tls"
-check_has "no_overlay: prepare gets --no-overlay=true" "$pa" "--no-overlay=true"
+ra=$(run_args "$id")
+check_has "insecure_options: run-prepared gets --insecure-options=image,tls" "$ra" "--insecure-options=image,tls"
 check_has "debug: --debug=true" "$ra" "--debug=true"
 check_has "net: run-prepared gets --net=default,other" "$ra" "--net=default,other"
+if need_sim "insecure_options and no_overlay: prepare gets --insecure-options=image,tls and --no-overlay=true" \
+	"prepare's argv is the simulator's record"; then
+	pa=$(prep_args "$uuid")
+	check_has "insecure_options: prepare gets --insecure-options=image,tls" "$pa" "--insecure-options=image,tls"
+	check_has "no_overlay: prepare gets --no-overlay=true" "$pa" "--no-overlay=true"
+fi
 alloc=$(rd status "$id" | sed -n 's/^alloc: *//p')
+man=$(manifest "$uuid")
 for d in alloc:/alloc local:/local secrets:/secrets; do
-	check_has "prepare gets the ${d%%:*} volume: the task dir's ${d%%:*}" "$pa" \
-		"--volume=$alloc-flags-${d%%:*},kind=host,source=$(task_dir "$id")/${d%%:*}"
-	check_has "prepare mounts it at ${d#*:}" "$pa" "--mount=volume=$alloc-flags-${d%%:*},target=${d#*:}"
+	check_has "the pod has the ${d%%:*} volume: the task dir's ${d%%:*}" "$man" \
+		"{\"name\":\"$alloc-flags-${d%%:*}\",\"kind\":\"host\",\"source\":\"$(task_dir "$id")/${d%%:*}\""
+	check_has "the pod mounts it at ${d#*:}" "$man" "{\"volume\":\"$alloc-flags-${d%%:*}\",\"path\":\"${d#*:}\"}"
 done
 rd wait "$id" >/dev/null
 

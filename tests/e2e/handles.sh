@@ -19,8 +19,11 @@ dead_pid() {
 # a still-running simulator pod, started as the seed did: prepare, then
 # run-prepared in the background (its pid is the app's, under fly)
 uuid=$(rkt --insecure-options=image prepare "$RKTD_ACI" --exec=/bin/sh -- -c 'exec sleep 120')
+E2E_PODS+=("$uuid")
 check_match "rkt prepare made a pod" "$uuid" '^[0-9a-f-]{36}$'
-rkt run-prepared "$uuid" >/dev/null 2>&1 &
+# (a session of its own: fly's stop signals the pod's process group once the
+# app is gone, which must not be this script's)
+setsid "$RKTD_RKT" run-prepared "$uuid" >/dev/null 2>&1 &
 app=$!
 BG_PIDS+=("$app")
 check "the pod runs" wait_until 5 pod_running "$uuid"
@@ -48,7 +51,7 @@ check_has "saying the still-running pod was stopped and removed" "$ERR" "stopped
 check_lacks "it prints no exit code" "$OUT" "exit code"
 check "the still-running pod was stopped" wait_until 5 gone "$app"
 wait "$app" 2>/dev/null
-check "and removed" test ! -e "$RKT_SIM_DIR/pods/$uuid"
+check "and removed" pod_gone "$uuid"
 
 # a Nomad 0.8 handle whose pod is gone already
 put_handle nomad08b 'Rkt:{"UUID":"00000000-0000-0000-0000-000000000000","PluginConfig":{"Pid":'$deadexe',"AddrNet":"unix","AddrName":"'$sock'"},"ExecutorPid":'$deadexe',"KillTimeout":5000000000,"MaxKillTimeout":30000000000}'

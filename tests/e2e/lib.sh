@@ -1,24 +1,32 @@
 # lib.sh: shared helpers of the end-to-end tests (sourced, bash).
 #
 # Every test drives the real binaries: rkt-driver (RKTD_DRIVER) → the detached
-# rkt-executor → the rkt simulator (RKTD_RKT) running the example image
-# (RKTD_ACI). Each script gets a private temp dir E2E_TMP with the driver's
+# rkt-executor → rkt (RKTD_RKT: the simulator, or a real rkt) running the example
+# image (RKTD_ACI). Each script gets a private temp dir E2E_TMP with the driver's
 # state dir (STATE) and the simulator's pod store (RKT_SIM_DIR); an EXIT trap
 # stops every task and pod it started, kills the background processes it
 # started (by pid) and removes the dir.
 #
-# Output: one "ok - …" or "not ok - …" line per check, a summary, and exit 1
-# when any check failed (call e2e_finish at the end).
+# Real rkt (RKTD_RKT=/path/to/rkt, e.g. a wrapper passing --dir): checks that
+# need the simulator (its failure and network knobs RKT_SIM_*, its record of the
+# arguments it got) are skipped, each block with its reason (need_sim); the pod
+# store is rkt's own, shared, so the helpers only touch the pods of this script.
+#
+# Output: one "ok - …", "not ok - …" or "ok - … # SKIP …" line per check, a
+# summary, and exit 1 when any check failed, 77 (a skip for meson) when all
+# were skipped (call e2e_finish at the end).
 set -u
 
-# meson sets these; by hand, RKTD_BUILD_DIR (a build dir) is enough
+# meson sets these (the simulator as RKTD_SIM_RKT, so that RKTD_RKT from the
+# environment picks another rkt); by hand, RKTD_BUILD_DIR (a build dir) is enough
 if [[ -n ${RKTD_BUILD_DIR:-} ]]; then
 	: "${RKTD_DRIVER:=$RKTD_BUILD_DIR/driver/rkt-driver}"
-	: "${RKTD_RKT:=$RKTD_BUILD_DIR/tests/rktsim/rkt}"
+	: "${RKTD_SIM_RKT:=$RKTD_BUILD_DIR/tests/rktsim/rkt}"
 	: "${RKTD_ACI:=$RKTD_BUILD_DIR/tests/aci/example.aci}"
 fi
+: "${RKTD_RKT:=${RKTD_SIM_RKT:-}}"
 : "${RKTD_DRIVER:?RKTD_DRIVER (the rkt-driver binary) must be set}"
-: "${RKTD_RKT:?RKTD_RKT (the rkt simulator) must be set}"
+: "${RKTD_RKT:?RKTD_RKT (rkt or its simulator) must be set}"
 : "${RKTD_ACI:?RKTD_ACI (the example image) must be set}"
 
 if [[ $(id -u) != 0 ]]; then
@@ -29,20 +37,32 @@ fi
 
 unset RKT_SIM_VERSION RKT_SIM_VERSION_OUTPUT RKT_SIM_FAIL RKT_SIM_NETWORK \
 	RKT_SIM_NETWORK_DELAY_MS RKT_SIM_STRICT_MOUNTPOINTS
+# The simulator answers RKT_SIM_VERSION_OUTPUT; a real rkt ignores it.
+if [[ $(RKT_SIM_VERSION_OUTPUT=rktsim timeout 30 "$RKTD_RKT" version 2>/dev/null) == rktsim ]]; then
+	E2E_SIM=1
+else
+	E2E_SIM=0
+	echo "# rkt under test: $RKTD_RKT (not the simulator): checks that need it are skipped"
+fi
 E2E_TMP=$(mktemp -d /tmp/rktd-e2e.XXXXXX)
 chmod 755 "$E2E_TMP" # tasks running as other users read files below it
 export RKT_SIM_DIR=$E2E_TMP/rkt
 STATE=$E2E_TMP/state
 NET_TIMEOUT=${NET_TIMEOUT:-1s} # without RKT_SIM_NETWORK, fly reports no network
 BG_PIDS=()   # background processes this script started
+E2E_PODS=()  # pods this script prepared itself (not through the driver)
 E2E_PASSED=0
 E2E_FAILED=0
+E2E_SKIPPED=0
 
 # fast_network: pods report a network (as a non-fly stage1 would), so that
 # run --detach of a long-running task returns at once instead of looking for
-# one until --network-timeout (network discovery is ports.sh's subject)
+# one until --network-timeout (network discovery is ports.sh's subject). On
+# real rkt (fly: never a network) nothing changes: run --detach takes
+# NET_TIMEOUT longer.
 fast_network() {
-	export RKT_SIM_NETWORK=10.88.0.5
+	((E2E_SIM)) && export RKT_SIM_NETWORK=10.88.0.5
+	return 0
 }
 
 # ---- checks ---------------------------------------------------------------
@@ -61,6 +81,17 @@ not_ok() {
 		printf '#   %s\n' "$l"
 	done
 	E2E_FAILED=$((E2E_FAILED + 1))
+}
+
+# need_sim DESC REASON: true on the simulator; on real rkt, reports DESC (the
+# checks of the block it guards) as skipped, with REASON, and is false:
+#   if need_sim "rkt prepare failing" "RKT_SIM_FAIL injects the failure"; then …; fi
+# A skip is counted apart: never as a pass.
+need_sim() {
+	((E2E_SIM)) && return 0
+	echo "ok - $1 # SKIP on real rkt: $2"
+	E2E_SKIPPED=$((E2E_SKIPPED + 1))
+	return 1
 }
 
 # check DESC CMD…: passes when CMD exits 0
@@ -122,9 +153,11 @@ check_le() {
 }
 
 e2e_finish() {
-	echo "# $E2E_PASSED passed, $E2E_FAILED failed"
-	[[ $E2E_FAILED -eq 0 && $E2E_PASSED -gt 0 ]]
-	exit $?
+	echo "# $E2E_PASSED passed, $E2E_FAILED failed, $E2E_SKIPPED skipped"
+	((E2E_FAILED == 0)) || exit 1
+	((E2E_PASSED > 0)) && exit 0
+	((E2E_SKIPPED > 0)) && exit 77 # everything skipped: meson says SKIP
+	exit 1                         # nothing checked at all
 }
 
 # ---- running the driver ---------------------------------------------------
@@ -135,7 +168,7 @@ rd() {
 		--network-timeout "$NET_TIMEOUT" "$@"
 }
 
-# rkt ARGS…: the simulator on the test's pod store
+# rkt ARGS…: rkt (the simulator on the test's pod store)
 rkt() {
 	timeout -k 5 60 "$RKTD_RKT" "$@"
 }
@@ -252,22 +285,61 @@ pids_mentioning() {
 	done
 }
 
-# pod_dirs: the pods in the simulator's store
+# pod_dirs: the pods of this script in rkt's store: on the simulator every pod
+# of its private store; on real rkt (a store shared with others) those whose pod
+# manifest names a path under E2E_TMP (the driver's volumes) and E2E_PODS
 pod_dirs() {
-	local d
-	for d in "$RKT_SIM_DIR"/pods/*; do
-		[[ -d $d ]] && basename "$d"
+	local d u
+	if ((E2E_SIM)); then
+		for d in "$RKT_SIM_DIR"/pods/*; do
+			[[ -d $d ]] && basename "$d"
+		done
+		return 0
+	fi
+	for u in $(rkt list --full --no-legend 2>/dev/null | cut -f1 | sort -u); do
+		if [[ " ${E2E_PODS[*]} " == *" $u "* ]] ||
+			rkt cat-manifest --pretty-print=false "$u" 2>/dev/null | grep -qF "\"$E2E_TMP/"; then
+			echo "$u"
+		fi
 	done
 }
 
-# pod_running UUID: the simulator says so
+# pod_exists UUID: rkt knows the pod (rkt status answers)
+pod_exists() {
+	rkt status "$1" >/dev/null 2>&1
+}
+
+# pod_gone UUID: rkt no longer knows the pod ("no matches found")
+pod_gone() {
+	! pod_exists "$1"
+}
+
+# pod_running UUID: rkt says so
 pod_running() {
 	rkt status "$1" 2>/dev/null | grep -qx 'state=running'
 }
 
-# pod_pid UUID: the pid run-prepared recorded (the app's)
+# pod_pid UUID: the pid run-prepared recorded (the app's), from rkt status
 pod_pid() {
-	jq -r '.pid // empty' "$RKT_SIM_DIR/pods/$1/state.json" 2>/dev/null
+	rkt status "$1" 2>/dev/null | sed -n 's/^pid=//p'
+}
+
+# run_args ID: the command the task's executor launched (rkt run-prepared and
+# its flags), one argument a line, from inspect (while the executor serves:
+# until the task has been waited for)
+run_args() {
+	rd inspect --json "$1" 2>/dev/null | jq -r '.args[]?'
+}
+
+# prep_args UUID: the argv rkt prepare got, as the simulator records it (only
+# there: guard the checks with need_sim)
+prep_args() {
+	jq -r '.[]' "$RKT_SIM_DIR/pods/$1/prepare-args.json" 2>/dev/null
+}
+
+# manifest UUID: the pod manifest, one line (rkt cat-manifest)
+manifest() {
+	rkt cat-manifest --pretty-print=false "$1" 2>/dev/null
 }
 
 # bg CMD…: starts CMD in the background, remembered for the cleanup; sets BG
@@ -296,8 +368,9 @@ e2e_cleanup() {
 	fi
 	for u in $(pod_dirs); do
 		[[ $u == .* ]] && continue
-		timeout 10 "$RKTD_RKT" stop --force "$u" >/dev/null 2>&1
 		for _ in 1 2 3 4 5 6 7 8 9 10; do
+			# (a second stop --force reaches children that outlived the app)
+			timeout 10 "$RKTD_RKT" stop --force "$u" >/dev/null 2>&1
 			timeout 10 "$RKTD_RKT" rm "$u" >/dev/null 2>&1 && break
 			sleep 0.1
 		done

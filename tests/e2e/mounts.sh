@@ -59,4 +59,36 @@ run_cap rd exec "$id" -- /bin/ls /alloc/logs
 check_has "the pod sees its own log files under /alloc/logs" "$OUT" dirs.stdout.0
 rd stop "$id" >/dev/null 2>&1
 
+# the launcher's umask (issue 7): rkt makes the pod's root under the umask it is
+# started with, and the task gets it. From a shell with umask 022 a task as
+# nobody runs and a file a task writes into /alloc is 0644; under umask 077 (the
+# executor's own, which it once gave the task) rkt cannot start a task as
+# nobody, as real rkt cannot, and what a root task writes is 0600
+with_umask() { # MASK CMD…: CMD under umask MASK
+	local old rc
+	old=$(umask)
+	umask "$1"
+	shift
+	"$@"
+	rc=$?
+	umask "$old"
+	return $rc
+}
+alloc_file_mode() { # TASK-NAME FILE: the mode of FILE in the task's alloc dir
+	stat -c %a "$STATE"/tasks/*-"$1"/alloc/"$2" 2>/dev/null
+}
+with_umask 022 run_cap rd run "$(task_file um-nobody 'id -u; umask; echo x >/tmp/f; ls -l /tmp/f | cut -c1-10' \
+	'"user": "nobody"')"
+check_eq "umask 022: a task as nobody runs (exit 0)" "$RC" 0
+check_eq "umask 022: it runs as uid 65534 with umask 0022; its files are 0644" "$OUT" $'65534\n0022\n-rw-r--r--'
+with_umask 022 run_cap rd run "$(task_file um-alloc 'echo x >/alloc/um.txt')"
+check_eq "umask 022: a task writing into /alloc exits 0" "$RC" 0
+check_eq "umask 022: the file it wrote into /alloc is 0644" "$(alloc_file_mode um-alloc um.txt)" 644
+with_umask 077 run_cap rd run "$(task_file um077-nobody 'id -u' '"user": "nobody"')"
+check_eq "umask 077: rkt cannot start a task as nobody (rkt's 254)" "$RC" 254
+check_has "umask 077: with rkt's message" "$ERR" 'run: can'"'"'t execute "/bin/sh": permission denied'
+with_umask 077 run_cap rd run "$(task_file um077-alloc 'echo x >/alloc/um.txt')"
+check_eq "umask 077: a root task writing into /alloc exits 0" "$RC" 0
+check_eq "umask 077: the file it wrote into /alloc is 0600" "$(alloc_file_mode um077-alloc um.txt)" 600
+
 e2e_finish

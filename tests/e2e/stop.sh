@@ -20,7 +20,7 @@ run_cap rd logs "$id"
 check_has "the task saw SIGTERM" "$OUT" got-term
 run_cap rd wait "$id"
 check_eq "wait afterwards: exit 0" "$RC" 0
-check "its pod was removed" test ! -e "$RKT_SIM_DIR/pods/$(pod_of "$id")"
+check "its pod was removed" pod_gone "$(pod_of "$id")"
 
 # a task that ignores SIGTERM: SIGKILL after kill_timeout 1s
 f=$(task_file stubborn 'trap "" TERM; echo ready >/alloc/ready; while :; do sleep 0.1; done' \
@@ -90,7 +90,7 @@ check_eq "stop of the task with a setsid child exits 0" "$RC" 0
 check "no process of the stopped task survives the stop (its setsid child is killed)" \
 	wait_until 3 gone "${leak:-0}"
 # it is ours (started by our task): do not leave it behind
-if [[ -n $leak ]] && [[ $(tr '\0' ' ' <"/proc/$leak/cmdline" 2>/dev/null) == "sleep 100 " ]]; then
+if [[ -n $leak ]] && [[ $({ tr '\0' ' ' <"/proc/$leak/cmdline"; } 2>/dev/null) == "sleep 100 " ]]; then
 	kill -9 "$leak"
 fi
 

@@ -81,6 +81,10 @@ static bool resolve_id(const struct app *a, const char *spec, bool user, long *o
 
 	if (numeric(spec, out))
 		return true;
+	if (strcmp(spec, "root") == 0) { /* rkt's NumericIDs: root is 0, whatever /etc says */
+		*out = 0;
+		return true;
+	}
 	if (spec[0] == '/') {
 		snprintf(path, sizeof path, "%s%s", a->rootfs, spec);
 		if (stat(path, &st) == 0) {
@@ -91,8 +95,7 @@ static bool resolve_id(const struct app *a, const char *spec, bool user, long *o
 			: etc_lookup(a->rootfs, "/etc/group", spec, 2, out)) {
 		return true;
 	}
-	snprintf(err, errsize, "invalid %s %s: no matching entries in %s file", user ? "user" : "group",
-		 q(spec, qb, sizeof qb), user ? "passwd" : "group");
+	snprintf(err, errsize, "%s %s not found", q(spec, qb, sizeof qb), user ? "user" : "group");
 	return false;
 }
 

@@ -46,10 +46,49 @@ static bool join(pid_t pid, const char *ns, int type, bool *joined)
 	return ok;
 }
 
+/* rkt's NumericIDs: "root", or a decimal number (Go's Atoi: a sign allowed). */
+static bool numeric_id(const char *s)
+{
+	if (!s || !*s)
+		return false;
+	if (strcmp(s, "root") == 0)
+		return true;
+	if (*s == '+' || *s == '-')
+		s++;
+	if (!*s)
+		return false;
+	for (; *s; s++)
+		if (*s < '0' || *s > '9')
+			return false;
+	return true;
+}
+
+/* fly's enter (rkt 1.30) resolves a user or group that is neither "root" nor a
+ * number under the app's rootfs path joined onto itself: a path there does not
+ * exist, nor does its /etc/passwd (or /etc/group) for a name. So entering a pod
+ * whose app runs as a user or group given by name fails, as it does on rkt. */
+static bool fly_enter_ids(const struct app *a, char *err, size_t errsize)
+{
+	const char *ids[2] = { json_str(a->app, "user"), json_str(a->app, "group") };
+
+	for (int i = 0; i < 2; i++) {
+		if (numeric_id(ids[i]))
+			continue;
+		if (ids[i] && ids[i][0] == '/')
+			snprintf(err, errsize, "no such file or directory");
+		else
+			snprintf(err, errsize,
+				 "open %s/stage1/rootfs/opt/stage2/%s/rootfs/etc/%s: no such file or directory",
+				 a->rootfs, json_str(a->ra, "name"), i == 0 ? "passwd" : "group");
+		return false;
+	}
+	return true;
+}
+
 int cmd_enter(int argc, char **argv)
 {
 	const char *app_name = NULL;
-	char *pos[256], err[2048], qb[QBUF], root_path[64];
+	char *pos[256], err[QBUF], qb[QBUF], root_path[64];
 	struct pod p;
 	struct app a;
 	bool in_userns = false, in_mntns = false;
@@ -59,7 +98,7 @@ int cmd_enter(int argc, char **argv)
 	if (n < 0)
 		return EXIT_RKT;
 	if (n < 1 || n > 255)
-		return usage_error("enter [--app=APPNAME] UUID [CMD [ARGS ...]]");
+		return usage_error();
 	if (!pod_open(pos[0], &p, err, sizeof err)) {
 		errorf("problem retrieving pod: %s", err);
 		return EXIT_RKT;
@@ -70,23 +109,32 @@ int cmd_enter(int argc, char **argv)
 		return EXIT_RKT;
 	}
 	bool loaded = app_load(&p, &a, err, sizeof err);
-	if (loaded && app_name && strcmp(app_name, json_str(a.ra, "name")) != 0) {
-		snprintf(err, sizeof err, "app %s not found in the pod", q(app_name, qb, sizeof qb));
-		loaded = false;
-	}
 	if (!loaded) {
 		errorf("unable to determine app name: %s", err);
 		pod_close(&p);
 		return EXIT_RKT;
 	}
 
+	if (n == 1)
+		errorf("no command specified, assuming \"/bin/bash\"");
 	g.cmd = "fly-enter"; /* fly's enter entrypoint prints from here on */
 	pid_t pid = (pid_t)json_get_i64(p.state, "pid", 0);
 	snprintf(root_path, sizeof root_path, "/proc/%d/root", (int)pid);
+	/* (the pid is checked once the root is open: a reused pid's root is not the pod's) */
 	int root = open(root_path, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int rc = EXIT_RKT;
-	if (root < 0 || !app_credentials(&a, err, sizeof err)) {
-		errorf("Failed to get pod root: %s", root < 0 ? go_strerror(errno) : err);
+	if (root < 0 || !pod_pid_lives(&p)) {
+		errorf("Failed to get pod root: readlink %s: no such file or directory", root_path);
+		goto out;
+	}
+	if (!fly_enter_ids(&a, err, sizeof err) || !app_credentials(&a, err, sizeof err)) {
+		errorf("failed to lookup process credentials: %s", err);
+		goto out;
+	}
+	/* fly reads the environment of the app named by --app: of another name, none */
+	if (app_name && strcmp(app_name, json_str(a.ra, "name")) != 0) {
+		errorf("Failed to read app env: open %s/stage1/rootfs/rkt/env/%s: no such file or directory", p.dir,
+		       app_name);
 		goto out;
 	}
 	if (!join(pid, "user", CLONE_NEWUSER, &in_userns) || !join(pid, "mnt", CLONE_NEWNS, &in_mntns)) {

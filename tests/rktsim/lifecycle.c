@@ -37,8 +37,7 @@ static bool stop_flag(const struct flag_value *v, void *ctx)
 }
 
 /* The pods named by the arguments or by --uuid-file; -1 after a usage error. */
-static int pod_args(int n, char **pos, const char *uuid_file, char *file_uuid, size_t size,
-		    const char *usage)
+static int pod_args(int n, char **pos, const char *uuid_file, char *file_uuid, size_t size)
 {
 	if (n == 0 && uuid_file) {
 		if (!read_uuid_file(uuid_file, file_uuid, size)) {
@@ -50,22 +49,40 @@ static int pod_args(int n, char **pos, const char *uuid_file, char *file_uuid, s
 	}
 	if (n > 0 && n <= MAX_PODS && !uuid_file)
 		return n;
-	usage_error(usage);
+	usage_error();
 	return -1;
 }
 
-/* Signals the pod's app: through a pidfd taken while the recorded pid still has its
- * recorded start time, so a reused pid is never signalled. */
-static int signal_pod(struct pod *p, int sig)
+/* fly's stop: the signal goes to the pod's main pid while it exists, else to the
+ * process group run-prepared had, whose processes (children that outlived the app,
+ * holding the pod's lock) keep the pod running. The pid is signalled through a pidfd
+ * taken before checking its start time, so a reused pid is never signalled.
+ * On failure, -1 with the reason in err. */
+static int signal_pod(struct pod *p, int sig, char *err, size_t errsize)
 {
-	int fd = pidfd_open((pid_t)json_get_i64(p->state, "pid", 0), 0);
-	if (fd < 0)
+	pid_t pid = (pid_t)json_get_i64(p->state, "pid", 0);
+	if (pid <= 0) { /* before fly wrote its pid file */
+		snprintf(err, errsize, "error reading pid: open pid: no such file or directory");
 		return -1;
-	int r = strcmp(pod_state(p), POD_RUNNING) == 0 ? pidfd_send_signal(fd, sig, NULL, 0) : 0;
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
+	}
+	int fd = pidfd_open(pid, 0);
+
+	if (fd >= 0 && pod_pid_lives(p)) {
+		int r = pidfd_send_signal(fd, sig, NULL, 0);
+		if (r < 0)
+			snprintf(err, errsize, "error stopping process %d: %s", (int)pid, go_strerror(errno));
+		close(fd);
+		return r;
+	}
+	if (fd >= 0)
+		close(fd);
+	pid_t pgid = (pid_t)json_get_i64(p->state, "pgid", 0);
+	if (pgid <= 1 || kill(-pgid, sig) < 0) { /* (never the group of init, or of all) */
+		snprintf(err, errsize, "error stopping process group %d: %s", (int)pgid,
+			 go_strerror(pgid <= 1 ? ESRCH : errno));
+		return -1;
+	}
+	return 0;
 }
 
 int cmd_stop(int argc, char **argv)
@@ -75,7 +92,7 @@ int cmd_stop(int argc, char **argv)
 	int errors = 0;
 
 	int n = parse_cmd_flags(argc, argv, stop_flags, stop_flag, &o, false, pos, MAX_PODS);
-	if (n < 0 || (n = pod_args(n, pos, o.uuid_file, o.uuid, sizeof o.uuid, "stop --uuid-file=FILE | UUID ...")) < 0)
+	if (n < 0 || (n = pod_args(n, pos, o.uuid_file, o.uuid, sizeof o.uuid)) < 0)
 		return EXIT_RKT;
 	for (int i = 0; i < n; i++) {
 		struct pod p;
@@ -90,8 +107,9 @@ int cmd_stop(int argc, char **argv)
 		} else if (strcmp(state, POD_RUNNING) != 0) {
 			errorf("pod %s is not running", q(p.uuid, qb, sizeof qb));
 			errors++;
-		} else if (signal_pod(&p, o.force ? SIGKILL : SIGTERM) < 0) {
-			errorf("error stopping %s: %s", q(p.uuid, qb, sizeof qb), go_strerror(errno));
+		} else if (signal_pod(&p, o.force ? SIGKILL : SIGTERM, err, sizeof err) < 0) {
+			fprintf(stderr, "%s\n", err); /* the stop entrypoint's own line */
+			errorf("error stopping %s: exit status 254", q(p.uuid, qb, sizeof qb));
 			errors++;
 		} else {
 			outf("%s", q(p.uuid, qb, sizeof qb));
@@ -134,7 +152,7 @@ int cmd_rm(int argc, char **argv)
 	int rc = 0;
 
 	int n = parse_cmd_flags(argc, argv, rm_flags, rm_flag, &uuid_file, false, pos, MAX_PODS);
-	if (n < 0 || (n = pod_args(n, pos, uuid_file, file_uuid, sizeof file_uuid, "rm --uuid-file=FILE | UUID ...")) < 0)
+	if (n < 0 || (n = pod_args(n, pos, uuid_file, file_uuid, sizeof file_uuid)) < 0)
 		return EXIT_RKT;
 	for (int i = 0; i < n; i++) {
 		struct pod p;
@@ -156,6 +174,8 @@ int cmd_rm(int argc, char **argv)
 		} else {
 			if (strcmp(state, POD_PREPARED) == 0)
 				errorf("moving expired prepared pod %s to garbage", q(p.uuid, qb, sizeof qb));
+			else if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(p.state, "stage1")))
+				errorf("skipping stage1 GC: no such file or directory"); /* it never ran */
 			if (remove_pod(&p))
 				outf("%s", q(p.uuid, qb, sizeof qb));
 			else
@@ -181,11 +201,12 @@ struct gc_opts {
 static bool gc_flag(const struct flag_value *v, void *ctx)
 {
 	struct gc_opts *o = ctx;
-	char qb[QBUF];
+	char qb[QBUF], qb2[QBUF];
 	if (!parse_duration(v->value, strcmp(v->flag->name, "grace-period") == 0 ? &o->grace : &o->expire)) {
-		fprintf(stderr, "Error: invalid argument %s for \"--%s\" flag: time: invalid duration %s\n"
-				"Run 'rkt gc --help' for usage.\n",
-			q(v->value, qb, sizeof qb), v->flag->name, q(v->value, qb, sizeof qb));
+		char msg[2 * QBUF + 4200];
+		snprintf(msg, sizeof msg, "invalid argument %s for %s: time: invalid duration %s", q(v->value, qb, sizeof qb),
+			 v->arg, q(v->value, qb2, sizeof qb2));
+		cobra_error(msg);
 		return false;
 	}
 	return true;

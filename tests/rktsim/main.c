@@ -7,16 +7,33 @@
 #include "commands.h"
 #include "util.h"
 
+/* Each command with rkt's usage line and summary (cobra's Use and Short). */
 static const struct {
 	const char *name;
 	int (*run)(int argc, char **argv);
+	const char *use, *short_desc;
 } commands[] = {
-	{ "version", cmd_version },   { "trust", cmd_trust },
-	{ "prepare", cmd_prepare },   { "run-prepared", cmd_run_prepared },
-	{ "enter", cmd_enter },       { "status", cmd_status },
-	{ "cat-manifest", cmd_cat_manifest }, { "list", cmd_list },
-	{ "stop", cmd_stop },         { "rm", cmd_rm },
-	{ "gc", cmd_gc },
+	{ "version", cmd_version, "version", "Print the version and exit" },
+	{ "trust", cmd_trust,
+	  "trust [--prefix=PREFIX] [--insecure-allow-http] [--skip-fingerprint-review] [--root] [PUBKEY ...]",
+	  "Trust a key for image verification" },
+	{ "prepare", cmd_prepare,
+	  "prepare [--volume=name,kind=host,...] [--mount volume=VOL,target=PATH] [--quiet] IMAGE [-- image-args...[---]]...",
+	  "Prepare to run image(s) in a pod in rkt" },
+	{ "run-prepared", cmd_run_prepared, "run-prepared UUID", "Run a prepared application pod in rkt" },
+	{ "enter", cmd_enter, "enter [--app=APPNAME] UUID [CMD [ARGS ...]]",
+	  "Enter the namespaces of an app within a rkt pod" },
+	{ "status", cmd_status,
+	  "status [--wait=bool|timeout] [--wait-ready=bool|timeout] --uuid-file=FILE | UUID",
+	  "Check the status of a rkt pod" },
+	{ "cat-manifest", cmd_cat_manifest, "cat-manifest --uuid-file=FILE | UUID ...",
+	  "Inspect and print the pod manifest" },
+	{ "list", cmd_list, "list", "List pods" },
+	{ "stop", cmd_stop, "stop --uuid-file=FILE | UUID ...", "Stop a pod" },
+	{ "rm", cmd_rm, "rm --uuid-file=FILE | UUID ...",
+	  "Remove all files and resources associated with an exited pod" },
+	{ "gc", cmd_gc, "gc [--grace-period=duration] [--expire-prepared=duration]",
+	  "Garbage collect rkt pods no longer in use" },
 };
 
 const char *rkt_version(void)
@@ -63,6 +80,8 @@ int main(int argc, char **argv)
 
 	g.argc = argc;
 	g.argv = argv;
+	g.use = "rkt [command]";
+	g.short_desc = "rkt, the application container runner";
 	snprintf(g.dir, sizeof g.dir, "%s", env_dir && *env_dir ? env_dir : "/var/lib/rkt");
 	while (i < argc) {
 		struct flag_value v;
@@ -70,7 +89,7 @@ int main(int argc, char **argv)
 		if (r == 0)
 			break;
 		if (r < 0 || (global_flag_apply(&v, err, sizeof err) && err[0])) {
-			fprintf(stderr, "Error: %s\nRun 'rkt --help' for usage.\n", err);
+			cobra_error(err);
 			return EXIT_RKT;
 		}
 	}
@@ -82,6 +101,8 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], commands[c].name) != 0)
 			continue;
 		g.cmd = commands[c].name;
+		g.use = commands[c].use;
+		g.short_desc = commands[c].short_desc;
 		if (knob_fails(g.cmd)) {
 			errorf("simulated failure (RKT_SIM_FAIL=%s)", getenv("RKT_SIM_FAIL"));
 			return EXIT_RKT;

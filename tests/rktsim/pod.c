@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mount.h>
 #include <sys/random.h>
 #include <unistd.h>
 
@@ -160,15 +161,43 @@ const char *pod_state(const struct pod *p)
 		return POD_EXITED_GARBAGE;
 	if (!phase || strcmp(phase, PHASE_RUN) != 0)
 		return POD_PREPARED;
-	/* Running while the recorded pid still exists with its recorded start time and
-	 * is not a zombie; pids are reused, so a bare pid proves nothing. */
+	/* Running while run.lock is held: by the app or by any process that inherited
+	 * the lock from it (a child that outlives the app keeps the pod running, as on
+	 * rkt). No pid is trusted: pids are reused. */
+	char path[4400];
+	pod_path(p, "run.lock", path, sizeof path);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return POD_EXITED;
+	bool held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held ? POD_RUNNING : POD_EXITED;
+}
+
+int pod_run_lock(const struct pod *p)
+{
+	char path[4400];
+	pod_path(p, "run.lock", path, sizeof path);
+	int fd = open(path, O_RDWR | O_CREAT, 0640); /* no O_CLOEXEC: the app holds it */
+	if (fd < 0)
+		return -1;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+	return fd;
+}
+
+bool pod_pid_lives(const struct pod *p)
+{
 	pid_t pid = (pid_t)json_get_i64(p->state, "pid", 0);
 	unsigned long long start;
 	bool alive;
-	if (pid > 0 && proc_start_time(pid, &start, &alive) && alive &&
-	    (int64_t)start == json_get_i64(p->state, "pid_start", -1))
-		return POD_RUNNING;
-	return POD_EXITED;
+	return pid > 0 && proc_start_time(pid, &start, &alive) &&
+	       (int64_t)start == json_get_i64(p->state, "pid_start", -1);
 }
 
 void pod_path(const struct pod *p, const char *name, char *buf, size_t size)
@@ -176,9 +205,71 @@ void pod_path(const struct pod *p, const char *name, char *buf, size_t size)
 	snprintf(buf, size, "%s/%s", p->dir, name);
 }
 
+/* The mount points at or below `dir` in /proc/self/mountinfo (octal escapes decoded),
+ * deepest last as mountinfo lists them; NULL-terminated, free each and the array. */
+static char **mounts_below(const char *dir)
+{
+	char *info = read_file("/proc/self/mountinfo", NULL), **list = NULL;
+	size_t n = 0, len = strlen(dir);
+
+	for (char *line = info, *next; line && *line; line = next) {
+		next = strchr(line, '\n');
+		if (next)
+			*next++ = '\0';
+		char *f = line;
+		for (int i = 0; i < 4 && f; i++) { /* the 5th field: the mount point */
+			f = strchr(f, ' ');
+			if (f)
+				f++;
+		}
+		if (!f)
+			continue;
+		char mp[4400];
+		size_t m = 0;
+		for (; *f && *f != ' ' && m + 1 < sizeof mp; f++) {
+			if (f[0] == '\\' && f[1] >= '0' && f[1] <= '3' && f[2] && f[3]) {
+				mp[m++] = (char)((f[1] - '0') * 64 + (f[2] - '0') * 8 + (f[3] - '0'));
+				f += 3;
+			} else {
+				mp[m++] = *f;
+			}
+		}
+		mp[m] = '\0';
+		if (strncmp(mp, dir, len) == 0 && (mp[len] == '\0' || mp[len] == '/')) {
+			list = xrealloc(list, (n + 2) * sizeof *list);
+			list[n++] = strdup(mp);
+			list[n] = NULL;
+		}
+	}
+	free(info);
+	return list;
+}
+
+/* rkt's MountGC for the pod: whatever is still mounted below its directory (fly's
+ * mounts on rkt; here only the rootfs bound onto itself when / is not a mount
+ * point, seen in the namespace that ran run-prepared) is made private, then
+ * detached, deepest first. */
+static void unmount_below(const char *dir)
+{
+	char real[4200];
+	if (!realpath(dir, real))
+		return;
+	char **list = mounts_below(real);
+	size_t n = 0;
+	while (list && list[n])
+		n++;
+	for (size_t i = n; i-- > 0;) {
+		mount(NULL, list[i], NULL, MS_PRIVATE | MS_REC, NULL);
+		umount2(list[i], MNT_DETACH);
+		free(list[i]);
+	}
+	free(list);
+}
+
 int pod_delete(struct pod *p)
 {
 	char dir[4200], gone[4300];
+	unmount_below(p->dir);
 	pods_dir(dir, sizeof dir);
 	snprintf(gone, sizeof gone, "%s/.deleting-%s", dir, p->uuid);
 	if (rename(p->dir, gone) < 0)

@@ -12,7 +12,10 @@
  *   manifest       the image manifest, as unpacked from the ACI
  *   rootfs/        the image's root filesystem, the app's root
  *   pod            the pod manifest (what cat-manifest prints)
- *   state.json     the simulator's record: phase, times, pid and its start time
+ *   state.json     the simulator's record: phase, times, pid and its start time, pgid
+ *   run.lock       locked (flock, exclusive) by run-prepared and inherited by the app
+ *                  and every process it starts, as rkt's pod lock is: the pod runs
+ *                  while any of them lives
  *   prepare-args.json, run-args.json   the argv of prepare and run-prepared, for tests
  * prepare builds it as DIR/pods/.embryo-<uuid> and renames it when complete. */
 
@@ -22,7 +25,8 @@
 #define POD_EXITED "exited"
 #define POD_EXITED_GARBAGE "exited garbage"
 
-/* Phases recorded in state.json; running vs exited is decided from the pid. */
+/* Phases recorded in state.json; in phase run, running vs exited is decided by
+ * run.lock: held by someone, running. */
 #define PHASE_PREPARED "prepared"
 #define PHASE_RUN "run"
 #define PHASE_GARBAGE "garbage"
@@ -49,9 +53,16 @@ bool pod_lock(struct pod *p);
 int pod_save_state(struct pod *p);
 /* The pod's state, one of POD_*. */
 const char *pod_state(const struct pod *p);
+/* Opens and takes run.lock for run-prepared: the fd is NOT close-on-exec, so the app
+ * and its children hold the lock. Returns the fd, or -1. */
+int pod_run_lock(const struct pod *p);
+/* The recorded pid still names the pod's app: it exists (maybe a zombie, as
+ * kill(pid, 0) sees it) with its recorded start time. */
+bool pod_pid_lives(const struct pod *p);
 /* Path of a file in the pod directory. */
 void pod_path(const struct pod *p, const char *name, char *buf, size_t size);
-/* Removes the pod directory: renamed out of sight first, then deleted. */
+/* Removes the pod directory: what is mounted below it unmounted (as rkt's MountGC
+ * does), renamed out of sight, then deleted. */
 int pod_delete(struct pod *p);
 /* The UUIDs of all pods, sorted; free each and the array. */
 char **pod_list(int *n);

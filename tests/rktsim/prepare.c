@@ -51,6 +51,7 @@ struct prep {
 	const char *exec, *user, *group, *name, *workdir;
 	char memory[64], cpu[64];
 	bool inherit_env;
+	bool no_overlay;
 };
 
 /* appc's ACName, ^[a-z0-9]+(-[a-z0-9]+)*$. */
@@ -348,6 +349,8 @@ static bool prep_flag(struct prep *pr, const struct flag_value *v, char *err, si
 		cJSON_AddItemToArray(pr->ports, item);
 	} else if (strcmp(name, "inherit-env") == 0) {
 		pr->inherit_env = strcmp(val, "true") == 0;
+	} else if (strcmp(name, "no-overlay") == 0) {
+		pr->no_overlay = strcmp(val, "true") == 0;
 	} else if (strcmp(name, "exec") == 0 || strcmp(name, "name") == 0) {
 		const char **dst = name[0] == 'e' ? &pr->exec : &pr->name;
 		if (*dst) {
@@ -375,7 +378,7 @@ static bool prep_flag(struct prep *pr, const struct flag_value *v, char *err, si
 			return false;
 		}
 	}
-	/* no-overlay, quiet, private-users, pull-policy, stage1-*: accepted, no effect */
+	/* quiet, private-users, pull-policy, stage1-*: accepted, no effect */
 	return true;
 }
 
@@ -611,7 +614,7 @@ static void flag_failed(const struct prep *pr, const char *err)
 	if (pr->image)
 		errorf("error parsing app image arguments: %s", err);
 	else
-		fprintf(stderr, "Error: %s\nRun 'rkt prepare --help' for usage.\n", err);
+		cobra_error(err);
 }
 
 int cmd_prepare(int argc, char **argv)
@@ -655,11 +658,17 @@ int cmd_prepare(int argc, char **argv)
 			goto out;
 		}
 		if (r > 0) {
-			if (global_flag_apply(&v, err, sizeof err))
+			err[0] = '\0';
+			if (global_flag_apply(&v, err, sizeof err)) {
+				if (err[0]) {
+					flag_failed(&pr, err);
+					goto out;
+				}
 				continue;
+			}
 			if (!prep_flag(&pr, &v, err, sizeof err)) {
-				snprintf(msg, sizeof msg, "invalid argument %s for \"--%s\" flag: %s",
-					 q(v.value, qb, sizeof qb), v.flag->name, err);
+				snprintf(msg, sizeof msg, "invalid argument %s for %s: %s", q(v.value, qb, sizeof qb), v.arg,
+					 err);
 				flag_failed(&pr, msg);
 				goto out;
 			}
@@ -689,7 +698,8 @@ int cmd_prepare(int argc, char **argv)
 		embryo[0] = '\0';
 		goto out;
 	}
-	if (!(im = image_unpack(pr.image, embryo, id, sizeof id, err, sizeof err))) {
+	if (!(im = image_unpack(pr.image, embryo, id, sizeof id, err, sizeof err)) ||
+	    !image_verify(pr.image, im, err, sizeof err)) {
 		errorf("error finding images: %s", err);
 		goto out;
 	}
@@ -701,6 +711,7 @@ int cmd_prepare(int argc, char **argv)
 	cJSON_AddStringToObject(state, "phase", PHASE_PREPARED);
 	state_set_i64(state, "created", now_ns());
 	cJSON_AddStringToObject(state, "image_id", id);
+	cJSON_AddBoolToObject(state, "overlay", !pr.no_overlay);
 	snprintf(path, sizeof path, "%s/pod", embryo);
 	int w = json_write(path, pm);
 	snprintf(path, sizeof path, "%s/prepare-args.json", embryo);

@@ -28,7 +28,7 @@ static const struct flag run_flags[] = {
 	{ "dns-opt", FLAG_STRING, NULL },
 	{ "dns-domain", FLAG_STRING, NULL },
 	{ "hosts-entry", FLAG_STRING, NULL },
-	{ "hostname", FLAG_STRING, NULL }, /* fly has no UTS namespace: accepted, ignored */
+	{ "hostname", FLAG_STRING, NULL }, /* fly has no UTS namespace: a warning */
 	{ "interactive", FLAG_BOOL, NULL },
 	{ "mds-register", FLAG_BOOL, NULL },
 	{ "ipc", FLAG_STRING, NULL },
@@ -38,7 +38,7 @@ static const struct flag run_flags[] = {
 struct run_opts {
 	const char *dns[MAX_LIST], *search[MAX_LIST], *opt[MAX_LIST], *domain;
 	int ndns, nsearch, nopt;
-	bool hosts_from_host;
+	bool hosts_from_host, hostname;
 	/* from parse_dns */
 	const char *resolv_mode; /* default, host, none or stage0 */
 	char servers[MAX_LIST][INET6_ADDRSTRLEN];
@@ -69,6 +69,8 @@ static bool run_flag(const struct flag_value *v, void *ctx)
 		o->domain = v->value;
 	else if (strcmp(n, "hosts-entry") == 0 && strcmp(v->value, "host") == 0)
 		o->hosts_from_host = true;
+	else if (strcmp(n, "hostname") == 0)
+		o->hostname = true;
 	return true;
 }
 
@@ -125,6 +127,30 @@ static bool write_proc(const char *file, const char *text)
 	return ok;
 }
 
+/* Makes the mounts to come under `rootfs` private to our namespace: `/` made rslave,
+ * or, where `/` is not a mount point (a chroot into a plain directory, as Debian's
+ * package builders use), the rootfs bound onto itself and that mount made rslave.
+ * Where the chroot's mount is shared with the parent namespace, that one self-bind
+ * shows there too, as fly's mounts do; rm and gc unmount it, as rkt's do. */
+static bool private_mounts(const char *rootfs, char *err, size_t errsize)
+{
+	char qb[QBUF];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) == 0)
+		return true;
+	if (errno != EINVAL) {
+		snprintf(err, errsize, "can't make / a slave mount: %s", go_strerror(errno));
+		return false;
+	}
+	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+	    mount(NULL, rootfs, NULL, MS_REC | MS_SLAVE, NULL) < 0) {
+		snprintf(err, errsize, "/ is not a mount point and %s cannot be made one: %s",
+			 q(rootfs, qb, sizeof qb), go_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
 /* A private mount namespace whose mounts do not propagate back to the host. As root,
  * just that; otherwise inside a new user namespace mapping our uid and gid to the
  * app's (the kernel allows one line, our own id), so the app runs as its user. */
@@ -158,11 +184,7 @@ static bool enter_namespaces(const struct app *a, bool *userns, char *err, size_
 			return false;
 		}
 	}
-	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0) {
-		snprintf(err, errsize, "can't make / a slave mount: %s", go_strerror(errno));
-		return false;
-	}
-	return true;
+	return private_mounts(a->rootfs, err, errsize);
 }
 
 /* The flags a read-only remount must keep (the kernel refuses to drop locked ones). */
@@ -187,16 +209,28 @@ static unsigned long kept_flags(const char *path)
 	return f;
 }
 
+/* fly's "can't mount" failure, naming the target as fly does (relative to the pod). */
+static void mount_failed(const struct app *a, const char *src, const char *target, unsigned long flags, char *err,
+			 size_t errsize)
+{
+	char qb[QBUF], qb2[QBUF], rel[4600];
+	int e = errno;
+
+	snprintf(rel, sizeof rel, "stage1/rootfs/opt/stage2/%s/rootfs%s", json_str(a->ra, "name"), target);
+	snprintf(err, errsize, "can't mount %s on %s with flags %lu: %s", q(src, qb, sizeof qb), q(rel, qb2, sizeof qb2),
+		 flags, go_strerror(e));
+}
+
 /* Creates rootfs+target like src (a directory, else an empty file) and mounts src
  * (or a filesystem of `fstype`) on it. */
-static bool mount_in(const char *src, const char *fstype, const char *rootfs, const char *target,
+static bool mount_in(const char *src, const char *fstype, const struct app *a, const char *target,
 		     unsigned long flags, bool ro, char *err, size_t errsize)
 {
-	char dst[4600], qb[QBUF], qb2[QBUF];
+	char dst[4600];
 	struct stat st;
-	bool dir = fstype || (stat(src, &st) == 0 && S_ISDIR(st.st_mode));
+	bool dir = fstype || !*src || (stat(src, &st) == 0 && S_ISDIR(st.st_mode));
 
-	snprintf(dst, sizeof dst, "%s%s", rootfs, target);
+	snprintf(dst, sizeof dst, "%s%s", a->rootfs, target);
 	if (dir) {
 		mkdir_p(dst, 0755);
 	} else {
@@ -208,11 +242,15 @@ static bool mount_in(const char *src, const char *fstype, const char *rootfs, co
 		if (fd >= 0)
 			close(fd);
 	}
-	if (mount(src, dst, fstype, fstype ? flags : MS_BIND | flags, NULL) < 0 ||
-	    (ro && mount(NULL, dst, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & MS_REC) | kept_flags(dst),
-			 NULL) < 0)) {
-		snprintf(err, errsize, "can't mount %s on %s: %s", q(src, qb, sizeof qb), q(dst, qb2, sizeof qb2),
-			 go_strerror(errno));
+	unsigned long f = fstype ? flags : MS_BIND | flags;
+	/* (an empty source, as fly's for a kind=empty volume, fails as it does) */
+	if (!*src ? (errno = EINVAL, true) : mount(src, dst, fstype, f, NULL) < 0) {
+		mount_failed(a, src, target, f, err, errsize);
+		return false;
+	}
+	f = MS_BIND | MS_REMOUNT | MS_RDONLY | (flags & MS_REC);
+	if (ro && mount(NULL, dst, NULL, f | kept_flags(dst), NULL) < 0) {
+		mount_failed(a, "", target, f, err, errsize);
 		return false;
 	}
 	return true;
@@ -243,7 +281,7 @@ static bool mount_volumes(const struct pod *p, const struct app *a, char *err, s
 	} list[MAX_LIST * 2];
 	int n = 0;
 	const cJSON *it;
-	char qb[QBUF], path[4600];
+	char qb[QBUF];
 
 	cJSON_ArrayForEach(it, mounts) {
 		const char *vol = json_str(it, "volume");
@@ -287,23 +325,9 @@ static bool mount_volumes(const struct pod *p, const struct app *a, char *err, s
 		const cJSON *ro = cJSON_GetObjectItemCaseSensitive(v, "readOnly");
 		bool readonly = ro ? cJSON_IsTrue(ro) : cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(list[i].mp, "readOnly"));
 		unsigned long rec = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(v, "recursive")) ? MS_REC : 0;
+		/* (fly has no source for a kind=empty volume: its mount fails) */
 		const char *src = json_str(v, "source");
-		if (strcmp(json_str(v, "kind"), "empty") == 0) {
-			/* an "empty" volume: a fresh directory kept in the pod */
-			pod_path(p, "volumes/", path, sizeof path);
-			strncat(path, list[i].volume, sizeof path - strlen(path) - 1);
-			const char *mode = json_str(v, "mode");
-			/* (chown fails in a user namespace that maps only the app's ids: kept as is) */
-			if (mkdir_p(path, 0755) < 0 || chmod(path, (mode_t)strtol(mode ? mode : "0755", NULL, 8)) < 0 ||
-			    (chown(path, (uid_t)json_get_i64(v, "uid", 0), (gid_t)json_get_i64(v, "gid", 0)) < 0 &&
-			     errno != EPERM && errno != EINVAL)) {
-				snprintf(err, errsize, "can't create empty volume %s: %s", q(path, qb, sizeof qb),
-					 go_strerror(errno));
-				return false;
-			}
-			src = path;
-		}
-		if (!mount_in(src, NULL, a->rootfs, list[i].path, rec, readonly, err, errsize))
+		if (!mount_in(src ? src : "", NULL, a, list[i].path, rec, readonly, err, errsize))
 			return false;
 	}
 	return true;
@@ -315,7 +339,7 @@ static bool dns_files(const struct app *a, const struct run_opts *o, char *err, 
 	char path[4600];
 
 	if (strcmp(o->resolv_mode, "host") == 0 &&
-	    !mount_in("/etc/resolv.conf", NULL, a->rootfs, "/etc/resolv.conf", 0, true, err, errsize))
+	    !mount_in("/etc/resolv.conf", NULL, a, "/etc/resolv.conf", 0, true, err, errsize))
 		return false;
 	if (strcmp(o->resolv_mode, "stage0") == 0) {
 		char *text = NULL;
@@ -342,7 +366,7 @@ static bool dns_files(const struct app *a, const struct run_opts *o, char *err, 
 		}
 	}
 	if (o->hosts_from_host)
-		return mount_in("/etc/hosts", NULL, a->rootfs, "/etc/hosts", 0, true, err, errsize);
+		return mount_in("/etc/hosts", NULL, a, "/etc/hosts", 0, true, err, errsize);
 	snprintf(path, sizeof path, "%s/etc/hosts", a->rootfs);
 	if (access(path, F_OK) < 0) {
 		static const char fallback[] = "127.0.0.1 localhost localdomain\n";
@@ -353,20 +377,82 @@ static bool dns_files(const struct app *a, const struct run_opts *o, char *err, 
 
 /* ---- fly ---- */
 
+/* stage0's overlay (rkt's default; not with --no-overlay): the app's root is the
+ * overlay's fresh upper directory, made with the image root's mode under the umask
+ * run-prepared inherited. Started with umask 077 the root is 0700 and an app running
+ * as another user than root cannot execute anything ("permission denied"). */
+static bool overlay_root(const struct pod *p, const struct app *a, char *err, size_t errsize)
+{
+	struct stat st;
+	mode_t mask = umask(0);
+
+	umask(mask);
+	if (cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(p->state, "overlay")))
+		return true;
+	if (stat(a->rootfs, &st) < 0 || chmod(a->rootfs, st.st_mode & 07777 & ~mask) < 0) {
+		snprintf(err, errsize, "error setting up stage0: problem preparing overlay directories: %s",
+			 go_strerror(errno));
+		return false;
+	}
+	return true;
+}
+
+/* stage0's ensureMtabExists: /etc/mtab a link to /proc/self/mounts when the image
+ * has an /etc and no mtab. */
+static void mtab_link(const struct app *a)
+{
+	char path[4400];
+	struct stat st;
+
+	snprintf(path, sizeof path, "%s/etc", a->rootfs);
+	if (stat(path, &st) < 0 || !S_ISDIR(st.st_mode))
+		return;
+	strncat(path, "/mtab", sizeof path - strlen(path) - 1);
+	if (lstat(path, &st) < 0 && errno == ENOENT)
+		symlink("../proc/self/mounts", path);
+}
+
+/* fly's pid file, once its mounts are made: the pod's pid (this process, which
+ * becomes the app), its start time, its process group (for stop) and the pod's
+ * start time. (Through a pod of its own: the app's fields point into `p`.) */
+static void record_pid(const struct pod *p)
+{
+	unsigned long long start;
+	bool alive;
+	struct pod rec;
+	char err[512];
+
+	if (pod_open(p->uuid, &rec, err, sizeof err) && pod_lock(&rec)) {
+		cJSON_DeleteItemFromObjectCaseSensitive(rec.state, "pid");
+		cJSON_DeleteItemFromObjectCaseSensitive(rec.state, "pgid");
+		cJSON_AddNumberToObject(rec.state, "pid", getpid());
+		cJSON_AddNumberToObject(rec.state, "pgid", getpgrp());
+		state_set_i64(rec.state, "pid_start", proc_start_time(getpid(), &start, &alive) ? (int64_t)start : -1);
+		state_set_i64(rec.state, "started", now_ns());
+		pod_save_state(&rec);
+	}
+	pod_close(&rec);
+}
+
 /* Becomes the app; returns only on failure (254, message printed). */
 static int fly(const struct pod *p, const struct run_opts *o)
 {
 	const cJSON *exec;
 	struct app a;
-	char err[2048], qb[QBUF], bin[4400];
+	char err[2048], cred_err[2048], qb[QBUF], bin[4400];
 	bool userns;
 	int rc = EXIT_RKT;
 
+	if (o->hostname) { /* fly's flag parser, on stdout */
+		printf("Warning: -hostname not supported; ignoring\n");
+		fflush(stdout);
+	}
 	g.cmd = "run"; /* messages now come from the stage1, as rkt's do */
-	if (!app_load(p, &a, err, sizeof err)) {
+	if (!app_load(p, &a, err, sizeof err) || !overlay_root(p, &a, err, sizeof err)) {
 		errorf("%s", err);
 		return rc;
 	}
+	mtab_link(&a);
 	exec = cJSON_GetObjectItemCaseSensitive(a.app, "exec");
 	bool strings = true;
 	for (const cJSON *e = cJSON_IsArray(exec) ? exec->child : NULL; e; e = e->next)
@@ -376,18 +462,22 @@ static int fly(const struct pod *p, const struct run_opts *o)
 		       q(json_str(cJSON_GetObjectItemCaseSensitive(a.ra, "image"), "name"), qb, sizeof qb));
 		return rc;
 	}
-	if (!app_credentials(&a, err, sizeof err)) {
-		errorf("failed to lookup process credentials: %s", err);
-		return rc;
-	}
+	/* (resolved now, for the user namespace's id map; a failure is told where fly
+	 * tells it, after the mounts and the pid file) */
+	bool creds = app_credentials(&a, cred_err, sizeof cred_err);
 	if (!enter_namespaces(&a, &userns, err, sizeof err) ||
-	    !mount_in("/dev", NULL, a.rootfs, "/dev", MS_REC, false, err, sizeof err) ||
-	    !mount_in("/proc", NULL, a.rootfs, "/proc", MS_REC, false, err, sizeof err) ||
-	    !mount_in("/sys", NULL, a.rootfs, "/sys", MS_REC, false, err, sizeof err) ||
-	    !mount_in("tmpfs", "tmpfs", a.rootfs, "/tmp", 0, false, err, sizeof err) ||
+	    !mount_in("/dev", NULL, &a, "/dev", MS_REC, false, err, sizeof err) ||
+	    !mount_in("/proc", NULL, &a, "/proc", MS_REC, false, err, sizeof err) ||
+	    !mount_in("/sys", NULL, &a, "/sys", MS_REC, false, err, sizeof err) ||
+	    !mount_in("tmpfs", "tmpfs", &a, "/tmp", 0, false, err, sizeof err) ||
 	    !mount_volumes(p, &a, err, sizeof err) || !dns_files(&a, o, err, sizeof err)) {
 		errorf("%s", err);
 		return rc;
+	}
+	record_pid(p);
+	if (!creds) {
+		errorf("failed to lookup process credentials: %s", cred_err);
+		goto out;
 	}
 	app_environ(&a);
 	const char *exec0 = cJSON_GetArrayItem(exec, 0)->valuestring;
@@ -418,7 +508,10 @@ static int fly(const struct pod *p, const struct run_opts *o)
 	fflush(NULL);
 	execve(bin, argv, a.env);
 	errorf("can't execute %s: %s", q(bin, qb, sizeof qb), go_strerror(errno));
-	free(argv);
+	/* The process has the app's ids now: nothing of ours is left to clean up, and
+	 * a leak checker could not inspect it (it is no longer dumpable): leave at once. */
+	fflush(NULL);
+	_exit(rc);
 out:
 	app_free(&a);
 	return rc;
@@ -429,14 +522,12 @@ int cmd_run_prepared(int argc, char **argv)
 	struct run_opts o = { 0 };
 	char *pos[1], err[512], qb[QBUF], path[4400];
 	struct pod p;
-	unsigned long long start;
-	bool alive;
 
 	int n = parse_cmd_flags(argc, argv, run_flags, run_flag, &o, false, pos, 1);
 	if (n < 0)
 		return EXIT_RKT;
 	if (n != 1)
-		return usage_error("run-prepared UUID");
+		return usage_error();
 	if (!pod_open(pos[0], &p, err, sizeof err)) {
 		errorf("problem retrieving pod: %s", err);
 		return EXIT_RKT;
@@ -447,12 +538,19 @@ int cmd_run_prepared(int argc, char **argv)
 		return EXIT_RKT;
 	}
 
-	/* The pod now runs: this process is (becomes) its app. */
+	/* The pod now runs: this process is (becomes) its app, and it and its children
+	 * hold run.lock while they live. Its pid and start time are recorded once fly
+	 * has made its mounts (record_pid); stage0 checks the DNS flags before stage1
+	 * is set up (a pod that fails there has no stage1 for rm to clean up). */
 	const char *net = getenv("RKT_SIM_NETWORK"), *delay = getenv("RKT_SIM_NETWORK_DELAY_MS");
+	if (pod_run_lock(&p) < 0) {
+		errorf("cannot transition to run: %s", go_strerror(errno));
+		pod_close(&p);
+		return EXIT_RKT;
+	}
+	bool dns_ok = parse_dns(&o, err, sizeof err);
 	cJSON_ReplaceItemInObjectCaseSensitive(p.state, "phase", cJSON_CreateString(PHASE_RUN));
-	state_set_i64(p.state, "started", now_ns());
-	cJSON_AddNumberToObject(p.state, "pid", getpid());
-	state_set_i64(p.state, "pid_start", proc_start_time(getpid(), &start, &alive) ? (int64_t)start : -1);
+	cJSON_AddBoolToObject(p.state, "stage1", dns_ok);
 	if (net)
 		cJSON_AddStringToObject(p.state, "network", net);
 	if (delay)
@@ -469,7 +567,7 @@ int cmd_run_prepared(int argc, char **argv)
 	if (!getgrnam("rkt"))
 		errorf("group \"rkt\" not found, will use default gid when rendering images");
 	int rc = EXIT_RKT;
-	if (!parse_dns(&o, err, sizeof err))
+	if (!dns_ok)
 		errorf("error with dns flags: %s", err);
 	else
 		rc = fly(&p, &o);

@@ -152,8 +152,10 @@ struct status_opts {
 static bool format_flag(const struct flag_value *v, const char **format)
 {
 	if (*v->value && strcmp(v->value, "json") != 0 && strcmp(v->value, "json-pretty") != 0) {
-		fprintf(stderr, "Error: invalid argument \"%s\" for \"--format\" flag: bad output format\n"
-				"Run 'rkt %s --help' for usage.\n", v->value, g.cmd);
+		char qb[QBUF], msg[QBUF + 4200];
+		snprintf(msg, sizeof msg, "invalid argument %s for %s: Invalid format option: %s",
+			 q(v->value, qb, sizeof qb), v->arg, v->value);
+		cobra_error(msg);
 		return false;
 	}
 	*format = v->value;
@@ -213,7 +215,7 @@ static bool wait_for(struct pod *p, int64_t timeout, const char *const done[])
 }
 
 /* A pod named by its one argument or --uuid-file; prints rkt's error and returns false. */
-static bool open_arg(int n, char **pos, const char *uuid_file, const char *usage, struct pod *p)
+static bool open_arg(int n, char **pos, const char *uuid_file, struct pod *p)
 {
 	char uuid[128], err[512];
 	const char *arg;
@@ -227,7 +229,7 @@ static bool open_arg(int n, char **pos, const char *uuid_file, const char *usage
 	} else if (n == 1 && !uuid_file) {
 		arg = pos[0];
 	} else {
-		usage_error(usage);
+		usage_error();
 		return false;
 	}
 	if (!pod_open(arg, p, err, sizeof err)) {
@@ -244,14 +246,15 @@ int cmd_status(int argc, char **argv)
 	struct pod p;
 	int64_t wait, ready;
 	static const char *const after_run[] = { POD_EXITED, POD_EXITED_GARBAGE, NULL };
-	static const char *const is_ready[] = { POD_RUNNING, POD_EXITED, POD_EXITED_GARBAGE, NULL };
+	/* Ready is the stage1 supervisor's word; fly has none, so never (as on rkt). */
+	static const char *const is_ready[] = { NULL };
 
 	int n = parse_cmd_flags(argc, argv, status_flags, status_flag, &o, false, pos, 1);
 	if (n < 0)
 		return EXIT_RKT;
 	if (!wait_duration(o.wait, &wait) || !wait_duration(o.wait_ready, &ready))
-		return usage_error("status [--wait=bool|timeout] [--wait-ready=bool|timeout] --uuid-file=FILE | UUID");
-	if (!open_arg(n, pos, o.uuid_file, "status [--wait=bool|timeout] [--wait-ready=bool|timeout] --uuid-file=FILE | UUID", &p))
+		return usage_error();
+	if (!open_arg(n, pos, o.uuid_file, &p))
 		return EXIT_RKT;
 	if (ready && !wait_for(&p, ready, is_ready)) {
 		errorf("error waiting for pod readiness: context deadline exceeded");
@@ -291,7 +294,8 @@ int cmd_status(int argc, char **argv)
 			outf("networks=");
 	}
 	if (strcmp(state, POD_PREPARED) != 0) {
-		outf("pid=%lld", (long long)json_get_i64(p.state, "pid", 0));
+		if (json_get_i64(p.state, "pid", 0) > 0) /* fly's pid file, once written */
+			outf("pid=%lld", (long long)json_get_i64(p.state, "pid", 0));
 		outf("exited=%s", strcmp(state, POD_RUNNING) == 0 ? "false" : "true");
 	}
 	pod_close(&p);
@@ -328,7 +332,7 @@ int cmd_cat_manifest(int argc, char **argv)
 	struct pod p;
 
 	int n = parse_cmd_flags(argc, argv, cat_flags, cat_flag, &o, false, pos, 1);
-	if (n < 0 || !open_arg(n, pos, o.uuid_file, "cat-manifest --uuid-file=FILE | UUID ...", &p))
+	if (n < 0 || !open_arg(n, pos, o.uuid_file, &p))
 		return EXIT_RKT;
 	char *text = json_go(p.manifest, o.pretty);
 	outf("%s", text);

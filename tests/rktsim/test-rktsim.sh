@@ -21,6 +21,8 @@ BG=() # background subshells we started
 cleanup() {
 	local u
 	for u in $("$RKT" list --full --no-legend 2>/dev/null | cut -f1); do
+		# (twice: the second reaches children that outlived the app, as on fly)
+		"$RKT" stop --force "$u" >/dev/null 2>&1
 		"$RKT" stop --force "$u" >/dev/null 2>&1
 	done
 	local p
@@ -63,11 +65,12 @@ run() {
 	out=$(<"$T/out")
 	err=$(<"$T/err")
 }
-# start UUID [FLAGS…]: run-prepared in the background; its exit code lands in $T/rc.UUID
+# start UUID [FLAGS…]: run-prepared in the background, in a session of its own
+# (fly's stop may signal the pod's process group); its exit code lands in $T/rc.UUID
 start() {
 	local u=$1
 	shift
-	("$RKT" run-prepared "$@" "$u" >"$T/out.$u" 2>"$T/err.$u"
+	(setsid "$RKT" run-prepared "$@" "$u" >"$T/out.$u" 2>"$T/err.$u"
 	 echo $? >"$T/rc.$u") 2>/dev/null & # (bash's "Terminated" notices)
 	BG+=($!)
 }
@@ -76,6 +79,16 @@ wait_state() {
 	local i
 	for ((i = 0; i < 50; i++)); do
 		[[ $("$RKT" status "$1" 2>/dev/null | head -1) == "state=$2" ]] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# wait_started UUID: until the pod's pid is recorded (rkt, like fly, reports
+# "running" from the run lock, a moment before its pid and start time exist)
+wait_started() {
+	local i
+	for ((i = 0; i < 50; i++)); do
+		"$RKT" status "$1" 2>/dev/null | grep -q '^pid=[0-9]' && return 0
 		sleep 0.1
 	done
 	return 1
@@ -112,13 +125,29 @@ eq "unknown global flag: exit 254" "$rc" 254
 has "unknown global flag: error on stderr" "$err" "unknown flag: --frobnicate"
 run "$RKT" --dir="$T/other" --debug --insecure-options=image,ondisk list --no-legend
 eq "--dir/--debug/--insecure-options accepted" "$rc" 0
+run "$RKT" --frobnicate version
+eq "a bad flag: cobra's usage on stdout" "$(head -2 <<<"$out")" $'NAME:\n\trkt - rkt, the application container runner'
+eq "a bad flag: the error and an empty line on stderr" "$err|$(tail -c2 "$T/err" | od -An -tx1 | tr -d ' \n')" \
+	"Error: unknown flag: --frobnicate|0a0a"
+run "$RKT" --insecure-options=image,bogus list
+eq "an unknown --insecure-options: exit 254" "$rc" 254
+has "an unknown --insecure-options: rkt's message" "$err" \
+	'Error: invalid argument "image,bogus" for --insecure-options=image,bogus: unknown option "bogus"'
+run "$RKT" stop --force=maybe x
+has "a bad bool flag: pflag's message, naming the argument" "$err" \
+	'Error: invalid argument "maybe" for --force=maybe: strconv.ParseBool: parsing "maybe": invalid syntax'
+eq "a bad bool flag: stop's usage on stdout" "$(head -2 <<<"$out")" $'NAME:\n\tstop - Stop a pod'
+run "$RKT" status
+eq "no pod named: exit 254" "$rc" 254
+eq "no pod named: status's usage on stdout, nothing on stderr" "$(head -5 <<<"$out")|$err" \
+	$'NAME:\n\tstatus - Check the status of a rkt pod\n\nUSAGE:\n\trkt status [--wait=bool|timeout] [--wait-ready=bool|timeout] --uuid-file=FILE | UUID|'
 
 echo "# trust"
 run "$RKT" trust --skip-fingerprint-review=true --prefix=coreos.com/etcd --debug=false
 eq "trust: plausible prefix, exit 0" "$rc" 0
 run "$RKT" trust --skip-fingerprint-review=true --prefix=example.com/invalid --debug=false
 eq "trust: a reserved name answers no discovery, exit 254" "$rc" 254
-has "trust: a reserved name, rkt's discovery error" "$err" "no pubkeys discovered"
+has "trust: a reserved name, rkt's discovery error" "$err" "trust: error determining key location: discovery failed"
 run "$RKT" trust --skip-fingerprint-review=true --prefix=nodots --debug=false
 eq "trust: implausible prefix, exit 254" "$rc" 254
 has "trust: implausible prefix, error on stderr" "$err" "trust: error determining key location"
@@ -139,20 +168,27 @@ U1=$out
 eq "prepare: exit 0" "$rc" 0
 matches "prepare: stdout is only a v4 UUID" "$out" "$UUID_RE"
 eq "prepare: stderr empty" "$err" ""
-run "$RKT" prepare "$T/missing.aci"
+run "$RKT" --insecure-options=image prepare "$T/missing.aci"
 eq "prepare: missing image, exit 254" "$rc" 254
 has "prepare: missing image, error on stderr" "$err" "missing.aci"
-run "$RKT" prepare --no-such-flag "$ACI"
+run "$RKT" --insecure-options=image prepare --no-such-flag "$ACI"
 eq "prepare: bad flag before the image, exit 254" "$rc" 254
-run "$RKT" prepare "$ACI" --no-such-flag
+run "$RKT" --insecure-options=image prepare "$ACI" --no-such-flag
 eq "prepare: bad flag after the image, exit 254" "$rc" 254
 has "prepare: bad flag after the image, error" "$err" "unknown flag: --no-such-flag"
-run "$RKT" prepare --exec=/bin/true "$ACI"
+run "$RKT" --insecure-options=image prepare --exec=/bin/true "$ACI"
 eq "prepare: --exec before the image, exit 254" "$rc" 254
-run "$RKT" prepare "file://$ACI" --port=nope:1
+run "$RKT" --insecure-options=image prepare "file://$ACI" --port=nope:1
 eq "prepare: --port naming no app port, exit 254" "$rc" 254
-run "$RKT" prepare "$ACI" --memory=16m
+run "$RKT" --insecure-options=image prepare "$ACI" --memory=16m
 eq "prepare: --memory of milli-bytes, exit 254" "$rc" 254
+run "$RKT" --insecure-options=image prepare "$ACI" --memory 1k
+eq "prepare: too little memory, pflag's words for a separate value" "$err" \
+	'prepare: error parsing app image arguments: invalid argument "1k" for --memory: memory limit of 1000 bytes too low. Try a reasonable value, such as --memory=16M'
+run "$RKT" --insecure-options=image prepare "$T"
+eq "prepare: a directory is no image" "$err" "prepare: error finding images: invalid image string \"file://$T\""
+run "$RKT" --insecure-options=image prepare "$T/missing.aci"
+eq "prepare: a missing image, Go's words" "$err" "prepare: error finding images: open $T/missing.aci: no such file or directory"
 run "$RKT" list --no-legend
 eq "prepare: failures leave no pod" "$(wc -l <<<"$out")" 1
 
@@ -183,6 +219,9 @@ has "cat-manifest: pod tail" "$flat" '"isolators": null,"annotations": [{"name":
 echo "# run-prepared: an app that exits 3"
 run "$RKT" run-prepared --net=default --dns=10.0.0.53 --dns-search=example.com --hostname=h "$U1"
 eq "run-prepared: the app's exit code" "$rc" 3
+eq "run-prepared --hostname: fly's warning on stdout first" "$(head -1 <<<"$out")" \
+	"Warning: -hostname not supported; ignoring"
+out=$(sed 1d <<<"$out")
 # (Not root, the app runs in a user namespace, where supplementary groups can't be set.)
 eq "run-prepared: runs as --user/--group" "$(head -1 <<<"$out")" \
 	"uid=1000(user) gid=100(users)$([[ $(id -u) == 0 ]] && echo ' groups=100(users)')"
@@ -203,7 +242,7 @@ eq "run-prepared: twice, exit 254" "$rc" 254
 has "run-prepared: twice, error" "$err" "is not prepared"
 
 echo "# run-prepared: the image's own exec, exit 0"
-U2=$("$RKT" prepare "$ACI")
+U2=$("$RKT" --insecure-options=image prepare "$ACI")
 run "$RKT" run-prepared "$U2"
 eq "run-prepared: exit 0" "$rc" 0
 eq "run-prepared: the app's stdout" "$out" "hello from rkt-driver"
@@ -216,25 +255,26 @@ tar -xf "$ACI" -C "$T/mp"
 sed -i 's|"app": {|"app": {"mountPoints":[{"name":"data","path":"/data"}],|' "$T/mp/manifest"
 tar -cf "$T/mp.aci" -C "$T/mp" --owner=0 --group=0 --numeric-owner manifest rootfs
 has "mount-point image: variant built" "$(cat "$T/mp/manifest")" '"mountPoints":[{"name":"data","path":"/data"}]'
-run "$RKT" run-prepared "$("$RKT" prepare "$T/mp.aci")"
+run "$RKT" run-prepared "$("$RKT" --insecure-options=image prepare "$T/mp.aci")"
 eq "mount point without a volume: exit 254" "$rc" 254
 has "mount point without a volume: fly's message" "$err" 'run: can'\''t evaluate mounts: missing volume for mountpoint "data"'
 echo "from host" >"$T/mpdata/g"
-run "$RKT" run-prepared "$("$RKT" prepare --volume=data,kind=host,source="$T/mpdata" "$T/mp.aci" \
+run "$RKT" run-prepared "$("$RKT" --insecure-options=image prepare --volume=data,kind=host,source="$T/mpdata" "$T/mp.aci" \
 	--exec=/bin/sh -- -c 'cat /data/g; echo in >/data/f')"
 eq "mount point with a volume of its name: exit 0" "$rc" 0
 eq "mount point with a volume: host dir readable at /data" "$out" "from host"
 eq "mount point with a volume: host dir writable at /data" "$(cat "$T/mpdata/f" 2>/dev/null)" "in"
 
 echo "# run-prepared: exec not found"
-run "$RKT" run-prepared "$("$RKT" prepare "$ACI" --exec=/bin/nonexistent)"
+run "$RKT" run-prepared "$("$RKT" --insecure-options=image prepare "$ACI" --exec=/bin/nonexistent)"
 eq "exec not found: exit 254" "$rc" 254
 has "exec not found: rkt's message" "$err" 'run: can'\''t execute "/bin/nonexistent": no such file or directory'
 
 echo "# a running pod: status, enter, stop"
-U3=$("$RKT" prepare --set-env=WHO=pod "$ACI" --exec=/bin/sleep -- 60)
+U3=$("$RKT" --insecure-options=image prepare --set-env=WHO=pod "$ACI" --exec=/bin/sleep -- 60)
 start "$U3"
 if wait_state "$U3" running; then ok "status: running"; else bad "status: running" "$("$RKT" status "$U3" 2>&1)"; fi
+wait_started "$U3"
 run "$RKT" status --format=json "$U3"
 matches "status json: running, no networks under fly" "$out" '^\{"name":"'"$U3"'","state":"running","app_names":\["busybox"\],"apps":\[\{"name":"busybox","state":"running","created_at":[0-9]{19},"started_at":[0-9]{19},"image_id":"sha512-[0-9a-f]{64}"\}\],"created_at":[0-9]{10},"started_at":[0-9]{10}\}$'
 run "$RKT" status "$U3"
@@ -264,15 +304,109 @@ eq "stop an exited pod: already stopped" "$out" "pod \"$U3\" is already stopped"
 run "$RKT" enter "$U3" /bin/true
 eq "enter an exited pod: exit 254" "$rc" 254
 
-U4=$("$RKT" prepare "$ACI" --exec=/bin/sleep -- 60)
+U4=$("$RKT" --insecure-options=image prepare "$ACI" --exec=/bin/sleep -- 60)
 start "$U4"
 wait_state "$U4" running
 run "$RKT" stop --force "${U4:0:13}"
 eq "stop --force by UUID prefix: exit 0" "$rc" 0
 eq "stop --force: 137" "$(wait_rc "$U4")" 137
 
+echo "# fly's stop: the main pid while it lives, then the pod's process group"
+U6=$("$RKT" --insecure-options=image prepare "$ACI" --exec=/bin/sh -- -c 'sleep 60 & exec sleep 61')
+start "$U6"
+wait_state "$U6" running
+for ((i = 0; i < 50; i++)); do # until the app has started its child and exec'd
+	pid=$("$RKT" status "$U6" | sed -n 's/^pid=//p')
+	[[ $(tr '\0' ' ' 2>/dev/null <"/proc/${pid:-0}/cmdline") == "sleep 61 " ]] && break
+	sleep 0.1
+done
+run "$RKT" stop --force "$U6"
+eq "stop --force of an app with a child: exit 0" "$rc" 0
+eq "stop --force: the app (the main pid) is killed: 137" "$(wait_rc "$U6")" 137
+run "$RKT" status "$U6"
+has "its child keeps the pod running (it holds the pod's lock)" "$out" "state=running"
+run "$RKT" rm "$U6"
+eq "rm of the pod kept running by the child: exit 254" "$rc" 254
+has "rm: currently running" "$err" "rm: pod \"$U6\" is currently running"
+run "$RKT" enter "$U6" /bin/true
+eq "enter with the main pid gone: exit 254" "$rc" 254
+has "enter with the main pid gone: no pod root" "$err" "fly-enter: Failed to get pod root: readlink /proc/"
+run "$RKT" stop --force "$U6"
+eq "a second stop --force (main pid gone): exit 0" "$rc" 0
+if wait_state "$U6" exited; then ok "it kills the pod's process group: the pod exited"; else bad "second stop --force" "$("$RKT" status "$U6" 2>&1)"; fi
+run "$RKT" rm "$U6"
+eq "rm then: exit 0" "$rc" 0
+
+echo "# umask: overlay makes the pod's root under run-prepared's umask"
+if [[ $(id -u) == 0 ]]; then
+	probe='id -u; umask; echo x >/tmp/f; ls -l /tmp/f | cut -c1-10'
+	U7=$("$RKT" --insecure-options=image prepare "$ACI" --user=65534 --group=65534 --exec=/bin/sh -- -c "$probe")
+	run bash -c 'umask 077; exec "$@"' - "$RKT" run-prepared "$U7"
+	eq "umask 077, app as 65534: exit 254" "$rc" 254
+	has "umask 077, app as 65534: rkt's message" "$err" 'run: can'\''t execute "/bin/sh": permission denied'
+	eq "umask 077: the pod's root is 0700" "$(stat -c %a "$RKT_SIM_DIR/pods/$U7/rootfs")" 700
+	U8=$("$RKT" --insecure-options=image prepare "$ACI" --user=65534 --group=65534 --exec=/bin/sh -- -c "$probe")
+	run bash -c 'umask 022; exec "$@"' - "$RKT" run-prepared "$U8"
+	eq "umask 022, app as 65534: exit 0" "$rc" 0
+	eq "umask 022: the app runs as 65534 with umask 0022, its files 0644" "$out" $'65534\n0022\n-rw-r--r--'
+	U9=$("$RKT" --insecure-options=image prepare --no-overlay "$ACI" --user=65534 --group=65534 --exec=/bin/sh -- -c "$probe")
+	run bash -c 'umask 077; exec "$@"' - "$RKT" run-prepared "$U9"
+	eq "--no-overlay, umask 077: the image's root, the app runs: exit 0" "$rc" 0
+	eq "--no-overlay, umask 077: with umask 0077, its files 0600" "$out" $'65534\n0077\n-rw-------'
+else
+	echo "# (not root: skipped; in its user namespace the app owns its root)"
+fi
+
+echo "# enter: fly's lookup of user and group names"
+U10=$("$RKT" --insecure-options=image prepare "$ACI" --user=nobody --group=nogroup --exec=/bin/sleep -- 60)
+U11=$("$RKT" --insecure-options=image prepare "$ACI" --user=65534 --group=65534 --exec=/bin/sleep -- 60)
+U12=$("$RKT" --insecure-options=image prepare "$ACI" --user=root --group=root --exec=/bin/sleep -- 60)
+start "$U10"
+start "$U11"
+start "$U12"
+wait_state "$U10" running
+wait_state "$U11" running
+wait_state "$U12" running
+run "$RKT" enter "$U10" /bin/true
+eq "enter, app user given by name: exit 254" "$rc" 254
+eq "enter, app user given by name: fly's lookup under the doubled rootfs path" "$err" \
+	"fly-enter: failed to lookup process credentials: open $RKT_SIM_DIR/pods/$U10/rootfs/stage1/rootfs/opt/stage2/busybox/rootfs/etc/passwd: no such file or directory"
+run "$RKT" enter "$U11" /bin/id -u
+eq "enter, numeric user: runs as it" "$rc:$out" "0:65534"
+run "$RKT" enter "$U12" /bin/id -u
+eq "enter, user and group \"root\" (rkt takes it for 0): runs" "$rc:$out" "0:0"
+run "$RKT" enter "$U11"
+has "enter without a command: rkt's notice" "$err" 'enter: no command specified, assuming "/bin/bash"'
+"$RKT" stop "$U10" "$U11" "$U12" >/dev/null
+eq "stopped: 143" "$(wait_rc "$U10") $(wait_rc "$U11") $(wait_rc "$U12")" "143 143 143"
+
+echo "# image signatures"
+run "$RKT" prepare "$ACI"
+eq "no --insecure-options=image: exit 254" "$rc" 254
+eq "no --insecure-options=image: the signature beside the image is missing" "$err" \
+	"prepare: error finding images: open $ACI.asc: no such file or directory"
+run "$RKT" --insecure-options=tls,http prepare "$ACI"
+eq "--insecure-options=tls,http still verifies: exit 254" "$rc" 254
+run "$RKT" --insecure-options=all-fetch prepare "$ACI"
+eq "--insecure-options=all-fetch skips it: exit 0" "$rc" 0
+"$RKT" rm "$out" >/dev/null 2>&1
+mkdir -p "$T/signed"
+tar -xf "$ACI" -C "$T/signed"
+sed -i 's|"name": *"example.com/busybox"|"name":"coreos.com/sim/busybox"|' "$T/signed/manifest"
+tar -cf "$T/signed.aci" -C "$T/signed" --owner=0 --group=0 --numeric-owner manifest rootfs
+echo "(a signature)" >"$T/signed.aci.asc"
+run "$RKT" prepare "$T/signed.aci"
+eq "a signature, no key trusted: exit 254" "$rc" 254
+eq "a signature, no key trusted: rkt's words" "$err" 'image: If you expected the signing key to change, try running:
+image:     rkt trust --prefix <image>
+prepare: error finding images: openpgp: signature made by unknown entity'
+"$RKT" trust --skip-fingerprint-review --prefix=coreos.com/sim >/dev/null 2>&1
+run "$RKT" prepare "$T/signed.aci"
+eq "a signature and a key trusted for a prefix of the name: exit 0" "$rc" 0
+"$RKT" rm "$out" >/dev/null 2>&1
+
 echo "# network knob"
-U5=$("$RKT" prepare "$ACI" --exec=/bin/sleep -- 60)
+U5=$("$RKT" --insecure-options=image prepare "$ACI" --exec=/bin/sleep -- 60)
 RKT_SIM_NETWORK=172.16.28.5/24 RKT_SIM_NETWORK_DELAY_MS=700 start "$U5"
 wait_state "$U5" running
 run "$RKT" status --format=json "$U5"
@@ -299,7 +433,7 @@ run "$RKT" rm 00000000-0000-4000-8000-000000000000
 eq "rm unknown: exit 254" "$rc" 254
 
 echo "# concurrent prepares"
-for i in 1 2 3 4 5; do ("$RKT" prepare "$ACI" >"$T/p.$i" 2>&1) & done
+for i in 1 2 3 4 5; do ("$RKT" --insecure-options=image prepare "$ACI" >"$T/p.$i" 2>&1) & done
 wait
 eq "concurrent prepares: five distinct UUIDs" "$(cat "$T"/p.? | grep -cE "$UUID_RE" | tr -d ' ')/$(cat "$T"/p.? | sort -u | wc -l | tr -d ' ')" "5/5"
 

@@ -137,14 +137,14 @@ int flag_next(int argc, char **argv, int *i, const struct flag *cmd_flags,
 		return -1;
 	}
 	out->flag = f;
+	out->arg = a;
 	(*i)++;
 	switch (f->type) {
 	case FLAG_BOOL: {
 		bool b = true;
 		if (eq && !parse_bool(eq + 1, &b)) {
-			snprintf(err, errsize,
-				 "invalid argument %s for \"--%s\" flag: strconv.ParseBool: parsing %s: invalid syntax",
-				 q(eq + 1, qb, sizeof qb), f->name, q(eq + 1, qb, sizeof qb));
+			snprintf(err, errsize, "invalid argument %s for %s: strconv.ParseBool: parsing %s: invalid syntax",
+				 q(eq + 1, qb, sizeof qb), a, q(eq + 1, qb, sizeof qb));
 			return -1;
 		}
 		out->value = b ? "true" : "false";
@@ -168,12 +168,39 @@ int flag_next(int argc, char **argv, int *i, const struct flag *cmd_flags,
 	return -1;
 }
 
+/* rkt's --insecure-options: a comma-separated list of its option names. */
+static bool insecure_options(const char *value, const char *arg, char *err, size_t errsize)
+{
+	static const char *const names[] = { "none", "image", "tls", "ondisk", "http", "pubkey",
+					     "capabilities", "paths", "seccomp", "all-fetch", "all-run", "all" };
+	char qb[QBUF], qb2[QBUF], *list = strdup(value), *save = NULL;
+	bool ok = true, image = false;
+
+	for (char *o = strtok_r(list, ",", &save); o && ok; o = strtok_r(NULL, ",", &save)) {
+		size_t i = 0;
+		while (i < sizeof names / sizeof names[0] && strcmp(o, names[i]) != 0)
+			i++;
+		if (i == sizeof names / sizeof names[0]) {
+			snprintf(err, errsize, "invalid argument %s for %s: unknown option %s", q(value, qb, sizeof qb),
+				 arg, q(o, qb2, sizeof qb2));
+			ok = false;
+		}
+		image = image || strcmp(o, "image") == 0 || strcmp(o, "all-fetch") == 0 || strcmp(o, "all") == 0;
+	}
+	free(list);
+	if (ok)
+		g.insecure_image = image;
+	return ok;
+}
+
 bool global_flag_apply(const struct flag_value *v, char *err, size_t errsize)
 {
 	const char *name = v->flag->name;
 
 	if (find_flag(global_flags, name, strlen(name)) != v->flag)
 		return false;
+	if (strcmp(name, "insecure-options") == 0)
+		insecure_options(v->value, v->arg, err, errsize);
 	if (strcmp(name, "dir") == 0) {
 		if (v->value[0] == '/') {
 			snprintf(g.dir, sizeof g.dir, "%s", v->value);
@@ -189,9 +216,21 @@ bool global_flag_apply(const struct flag_value *v, char *err, size_t errsize)
 	return true;
 }
 
-static void flag_error(const char *err)
+static void usage(void)
 {
-	fprintf(stderr, "Error: %s\nRun 'rkt %s --help' for usage.\n", err, g.cmd);
+	printf("NAME:\n\t%s - %s\n\nUSAGE:\n\trkt %s\n\n", g.cmd ? g.cmd : "rkt", g.short_desc, g.use);
+}
+
+void cobra_error(const char *err)
+{
+	fprintf(stderr, "Error: %s\n\n", err);
+	usage();
+}
+
+int usage_error(void)
+{
+	usage();
+	return EXIT_RKT;
 }
 
 int parse_cmd_flags(int argc, char **argv, const struct flag *cmd_flags, flag_cb cb, void *ctx,
@@ -205,13 +244,13 @@ int parse_cmd_flags(int argc, char **argv, const struct flag *cmd_flags, flag_cb
 		struct flag_value v;
 		int r = flags_done ? 0 : flag_next(argc, argv, &i, cmd_flags, &v, err, sizeof err);
 		if (r < 0) {
-			flag_error(err);
+			cobra_error(err);
 			return -1;
 		}
 		if (r > 0) {
 			if (global_flag_apply(&v, err, sizeof err)) {
 				if (err[0]) {
-					flag_error(err);
+					cobra_error(err);
 					return -1;
 				}
 			} else if (!cb(&v, ctx)) {
@@ -234,12 +273,6 @@ int parse_cmd_flags(int argc, char **argv, const struct flag *cmd_flags, flag_cb
 		positional[n++] = argv[i++];
 	}
 	return n;
-}
-
-int usage_error(const char *usage)
-{
-	fprintf(stderr, "Usage:\n  rkt %s\n", usage);
-	return EXIT_RKT;
 }
 
 void *xrealloc(void *p, size_t size)

@@ -15,6 +15,10 @@ struct globals {
 	char dir[4096];     /* --dir, RKT_SIM_DIR or /var/lib/rkt, absolute */
 	int argc;           /* the whole command line, recorded for tests */
 	char **argv;
+	const char *use;    /* the command's usage line and summary, as rkt's cobra */
+	const char *short_desc; /* prints them */
+	bool insecure_image; /* --insecure-options has image (or all-fetch, all): no
+				signature verification */
 };
 extern struct globals g;
 
@@ -38,6 +42,7 @@ struct flag {
 struct flag_value {
 	const struct flag *flag;
 	const char *value; /* for FLAG_BOOL: "true" or "false" */
+	const char *arg;   /* as given: "--name=value", or "--name" before its value */
 };
 /* The flags every subcommand accepts (rkt's persistent flags). */
 extern const struct flag global_flags[];
@@ -46,8 +51,8 @@ extern const struct flag global_flags[];
  * a flag) or -1 (error text in err). "--" is not a flag: callers handle it. */
 int flag_next(int argc, char **argv, int *i, const struct flag *cmd_flags,
 	      struct flag_value *out, char *err, size_t errsize);
-/* Applies a global flag to g (only --dir has an effect: the simulator verifies no
- * signature and prints no debug output); returns false if `v` is not a global flag. */
+/* Applies a global flag to g (--dir, and --insecure-options, checked as rkt checks
+ * it; --debug prints nothing); returns false if `v` is not a global flag. */
 bool global_flag_apply(const struct flag_value *v, char *err, size_t errsize);
 /* Go's strconv.ParseBool. */
 bool parse_bool(const char *s, bool *out);
@@ -58,8 +63,11 @@ bool parse_bool(const char *s, bool *out);
 typedef bool (*flag_cb)(const struct flag_value *v, void *ctx);
 int parse_cmd_flags(int argc, char **argv, const struct flag *cmd_flags, flag_cb cb, void *ctx,
 		    bool stop_at_arg, char **positional, int max_positional);
-/* Prints cobra's usage error for the current command; returns EXIT_RKT. */
-int usage_error(const char *usage);
+/* rkt's cobra on a bad command line: "Error: <err>" and an empty line on stderr,
+ * the command's usage (NAME and USAGE, the start of rkt's) on stdout. */
+void cobra_error(const char *err);
+/* A wrong number of arguments: the command's usage on stdout; returns EXIT_RKT. */
+int usage_error(void);
 
 /* realloc, exiting with 254 when out of memory. */
 void *xrealloc(void *p, size_t size);
