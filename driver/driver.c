@@ -209,7 +209,9 @@ static void remove_pod(const rd_opts *o, const char *uuid)
 {
 	char *why = NULL;
 
-	if (rm_pod(o, uuid, 0, &why) != 0)
+	/* a child the app left behind holds the pod until it dies: the executor
+	 * ended it as it left, and fly sees that a moment later */
+	if (rm_pod(o, uuid, RM_RETRY_MS, &why) != 0)
 		log_error("error removing pod (UUID: \"%s\") - must gc manually: error removing pod: %s", uuid,
 			why ? why : "out of memory");
 	else
@@ -290,8 +292,12 @@ static int make_dirs(const char *task_dir, char *alloc, char *local, char *secre
 		return rd_errf(err, "cannot create task dir %s: %s", task_dir, strerror(-rc)), -1;
 	for (int i = 0; i < 4; i++) {
 		snprintf(outs[i], PATH_MAX, "%s/%s", task_dir, names[i]);
-		if ((rc = fs_mkdir_p(outs[i], 0755)) != 0)
+		if ((rc = fs_mkdir_p(outs[i], 0777)) != 0)
 			return rd_errf(err, "cannot create %s: %s", outs[i], strerror(-rc)), -1;
+		/* writable by a task of any user, as Nomad's alloc dir makes them
+		 * (the task dir above stays 0700; the pod reaches these by mounts) */
+		if (chmod(outs[i], 0777) != 0)
+			return rd_errf(err, "cannot make %s writable by the task: %s", outs[i], strerror(errno)), -1;
 	}
 	return 0;
 }
@@ -935,13 +941,14 @@ static bool executor_gone_soon(const ra_config *p)
 	return false;
 }
 
-/* After the end: remove the pod, let the executor go (seed's run()). */
+/* After the end: let the executor go, then remove the pod (the seed's run()
+ * removed it first; the executor ends what the app left running as it
+ * leaves, and until then rkt rm fails with "currently running"). */
 static void finalize(rd_handle *h)
 {
 	if (h->finalized)
 		return;
 	h->finalized = true;
-	remove_pod(&h->opts, h->rec.uuid);
 	if (h->ec != NULL) {
 		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
 		Executor__ExitReply *xrep = NULL;
@@ -954,7 +961,9 @@ static void finalize(rd_handle *h)
 		ec_free(xrep);
 		ec_close(h->ec);
 		h->ec = NULL;
+		executor_gone_soon(&h->rec.plugin);
 	}
+	remove_pod(&h->opts, h->rec.uuid);
 }
 
 static int copy_result(const rd_handle *h, rd_exit *res)

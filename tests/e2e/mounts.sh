@@ -91,4 +91,11 @@ with_umask 077 run_cap rd run "$(task_file um077-alloc 'echo x >/alloc/um.txt')"
 check_eq "umask 077: a root task writing into /alloc exits 0" "$RC" 0
 check_eq "umask 077: the file it wrote into /alloc is 0600" "$(alloc_file_mode um077-alloc um.txt)" 600
 
+# a task that is not root can write its shared and own dirs, as in Nomad's
+# layout (the driver once made them 0755 root: "can't create /alloc/…")
+with_umask 022 run_cap rd run "$(task_file nobody-dirs \
+	'echo a >/alloc/n.txt && echo l >/local/n.txt && echo s >/secrets/n.txt && echo ok' '"user": "nobody"')"
+check_eq "a task as nobody writes /alloc, /local and /secrets (exit 0)" "$RC" 0
+check_eq "a task as nobody writes /alloc, /local and /secrets (output)" "$OUT" ok
+
 e2e_finish

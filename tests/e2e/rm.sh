@@ -23,6 +23,15 @@ uuid=$(sed -n 's/.*task .* started (pod \([0-9a-f-]*\)).*/\1/p' <<<"$ERR")
 check_match "run names the pod it started" "$uuid" '^[0-9a-f-]{36}$'
 check_lacks "after run returns its pod is gone" "$(rkt list --full --no-legend)" "$uuid"
 
+# an app that leaves a child behind: the pod is removed all the same (the
+# driver once ran rkt rm before the executor ended that child, and the pod
+# stayed in rkt's store, "currently running", with nobody to remove it)
+run_cap rd run "$(task_file leftover 'sleep 30 & exit 0')"
+uuid=$(sed -n 's/.*task .* started (pod \([0-9a-f-]*\)).*/\1/p' <<<"$ERR")
+check_eq "a task leaving a child exits 0" "$RC" 0
+check_lacks "no failed removal is logged" "$ERR" "error removing pod"
+check_lacks "after run returns its pod is gone, child and all" "$(rkt list --full --no-legend)" "$uuid"
+
 # rkt rm failing: logged with the UUID, and the task's code still returned
 if need_sim "rkt rm failing on wait and on stop" "RKT_SIM_FAIL injects the failure"; then
 	id=$(start_detached "$(task_file rmfail 'exit 7')")
