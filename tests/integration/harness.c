@@ -3,14 +3,19 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "now.h"
 #include "procfs.h"
 
 static char th_root[1024];
@@ -174,4 +179,83 @@ char *th_read(const char *path)
 {
 	char *out;
 	return fs_read_all(path, 256u << 20, &out, NULL) == 0 ? out : NULL;
+}
+
+int th_ipc_connect(const char *path)
+{
+	static const uint8_t sp_req0[8] = {0, 'S', 'P', 0, 0x00, 0x30, 0, 0};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct timeval tv = {.tv_sec = 5};
+	uint8_t hdr[8];
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		return -1;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+	    write(fd, sp_req0, sizeof(sp_req0)) != (ssize_t)sizeof(sp_req0) ||
+	    read(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+bool th_ipc_send(int fd, uint32_t id, const void *body, size_t n)
+{
+	uint8_t frame[13];
+	uint64_t len = n + 4;
+
+	frame[0] = 1;
+	for (int b = 0; b < 8; b++)
+		frame[1 + b] = (uint8_t)(len >> (56 - 8 * b));
+	id |= 0x80000000u;
+	for (int b = 0; b < 4; b++)
+		frame[9 + b] = (uint8_t)(id >> (24 - 8 * b));
+	return send(fd, frame, sizeof(frame), MSG_NOSIGNAL) == (ssize_t)sizeof(frame) &&
+	       send(fd, body, n, MSG_NOSIGNAL) == (ssize_t)n;
+}
+
+/* Reads exactly n bytes before the deadline (monotonic ms). */
+static int read_full_by(int fd, uint8_t *buf, size_t n, int64_t deadline)
+{
+	size_t got = 0;
+
+	while (got < n) {
+		struct pollfd p = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - now_mono_ms();
+		ssize_t r;
+
+		if (left <= 0 || poll(&p, 1, (int)left) <= 0)
+			return -1;
+		r = read(fd, buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+int th_ipc_recv(int fd, int ms, uint8_t **body, size_t *n)
+{
+	int64_t deadline = now_mono_ms() + ms;
+	uint8_t hdr[9], id[4];
+	uint64_t len = 0;
+
+	if (read_full_by(fd, hdr, sizeof(hdr), deadline) != 0 || hdr[0] != 1)
+		return -1;
+	for (int b = 0; b < 8; b++)
+		len = len << 8 | hdr[1 + b];
+	if (len < 4 || len > (64u << 20) || read_full_by(fd, id, sizeof(id), deadline) != 0)
+		return -1;
+	*n = (size_t)len - 4;
+	if ((*body = malloc(*n ? *n : 1)) == NULL)
+		return -1;
+	if (read_full_by(fd, *body, *n, deadline) != 0) {
+		free(*body);
+		*body = NULL;
+		return -1;
+	}
+	return 0;
 }

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /* The build tree's file at rel (e.g. "executor/rkt-executor"), static storage. */
@@ -31,5 +32,20 @@ bool th_alive(pid_t pid);
 int th_zombies_of(pid_t ppid);
 /* Reads a whole file (NUL-terminated, malloc'd) or NULL. */
 char *th_read(const char *path);
+
+/* ---- hand-framed ipc callers ----
+ * nng's ipc framing: the SP header (req0), then per message 0x01, a 64-bit
+ * big-endian length and the req0 body (a 32-bit request id with the high bit
+ * set, then the envelope). Tests use it for callers that hang up or misbehave:
+ * closing an nng req socket with a request in flight can hang (nng #648). */
+
+/* A connected caller past the SP handshake, or -1. Reads time out after 5 s.
+ * Safe off the main thread (no cmocka assertion). */
+int th_ipc_connect(const char *path);
+/* One framed request; false when the connection refused it. */
+bool th_ipc_send(int fd, uint32_t id, const void *body, size_t n);
+/* The body of the next reply (its request id stripped; malloc'd, in *body and
+ * *n), waiting up to ms. 0, or -1 on a timeout, a hang-up or a bad frame. */
+int th_ipc_recv(int fd, int ms, uint8_t **body, size_t *n);
 
 #endif

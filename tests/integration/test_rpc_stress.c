@@ -51,51 +51,6 @@ static uint32_t rnd(uint64_t *s)
 	return (uint32_t)(*s >> 11);
 }
 
-/* ---- hand-framed ipc callers ----
- * nng's ipc framing: the SP header (req0), then per message 0x01, a 64-bit
- * big-endian length and the req0 body (a 32-bit request id with the high bit
- * set, then the envelope). An nng req socket is not used for callers that
- * hang up: closing one with a request in flight can hang (nng #648). */
-
-/* A connected caller past the SP handshake, or -1. Safe off the main
- * thread (no cmocka assertion). */
-static int raw_connect(const char *path)
-{
-	static const uint8_t sp_req0[8] = {0, 'S', 'P', 0, 0x00, 0x30, 0, 0};
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	struct timeval tv = {.tv_sec = 5};
-	uint8_t hdr[8];
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
-	    write(fd, sp_req0, sizeof(sp_req0)) != (ssize_t)sizeof(sp_req0) ||
-	    read(fd, hdr, sizeof(hdr)) != (ssize_t)sizeof(hdr)) {
-		close(fd);
-		return -1;
-	}
-	return fd;
-}
-
-/* One framed request; false when the connection refused it. */
-static bool raw_send(int fd, uint32_t id, const uint8_t *body, size_t n)
-{
-	uint8_t frame[13];
-	uint64_t len = n + 4;
-
-	frame[0] = 1;
-	for (int b = 0; b < 8; b++)
-		frame[1 + b] = (uint8_t)(len >> (56 - 8 * b));
-	id |= 0x80000000u;
-	for (int b = 0; b < 4; b++)
-		frame[9 + b] = (uint8_t)(id >> (24 - 8 * b));
-	return send(fd, frame, sizeof(frame), MSG_NOSIGNAL) == (ssize_t)sizeof(frame) &&
-	       send(fd, body, n, MSG_NOSIGNAL) == (ssize_t)n;
-}
-
 /* A packed Call envelope (malloc'd) carrying req for method. */
 static size_t pack_call(const char *method, const char *token, const ProtobufCMessage *req, uint8_t **out)
 {
@@ -733,7 +688,7 @@ static void *attacker_thread(void *arg)
 	int held[8], nheld = 0;
 
 	while (!__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE)) {
-		int fd = raw_connect(a->path);
+		int fd = th_ipc_connect(a->path);
 		if (fd < 0) {
 			usleep(20000);
 			continue;
@@ -741,7 +696,7 @@ static void *attacker_thread(void *arg)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		a->connections++;
 		for (int i = 0; i < 1000 && !__atomic_load_n(&a->stop, __ATOMIC_ACQUIRE); i++) {
-			if (!raw_send(fd, (uint32_t)i + 1, a->body, a->n))
+			if (!th_ipc_send(fd, (uint32_t)i + 1, a->body, a->n))
 				break;
 			a->frames++;
 		}
@@ -897,18 +852,18 @@ static void test_hung_up_waits_dropped(void **state)
 	n = pack_call("Wait", rec.token, &lw.base, &body);
 	pa.c = c;
 	for (int i = 0; i < 35; i++) {
-		fds[i] = raw_connect(rec.addr_name);
+		fds[i] = th_ipc_connect(rec.addr_name);
 		assert_true(fds[i] >= 0);
-		assert_true(raw_send(fds[i], (uint32_t)i + 1, body, n));
+		assert_true(th_ipc_send(fds[i], (uint32_t)i + 1, body, n));
 		pa.want = (uint64_t)i + 1;
 		assert_true(th_eventually(pending_is, &pa, T_MS));
 	}
 	for (int i = 0; i < 35; i++)
 		close(fds[i]);
 	for (int i = 0; i < 35; i++) {
-		int fd = raw_connect(rec.addr_name);
+		int fd = th_ipc_connect(rec.addr_name);
 		assert_true(fd >= 0);
-		assert_true(raw_send(fd, (uint32_t)i + 1, body, n));
+		assert_true(th_ipc_send(fd, (uint32_t)i + 1, body, n));
 		close(fd);
 	}
 	free(body);
