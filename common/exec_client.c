@@ -32,7 +32,6 @@ extern char **environ;
 			(const ProtobufCMessage *)req, (ProtobufCMessage **)out, timeout_ms, err); \
 	}
 DEFINE_CALL(ec_version, "Version", Executor__VersionRequest, Executor__VersionReply)
-DEFINE_CALL(ec_launch, "Launch", Executor__LaunchRequest, Executor__LaunchReply)
 DEFINE_CALL(ec_wait, "Wait", Executor__WaitRequest, Executor__WaitReply)
 DEFINE_CALL(ec_signal, "Signal", Executor__SignalRequest, Executor__SignalReply)
 DEFINE_CALL(ec_shutdown, "Shutdown", Executor__ShutdownRequest, Executor__ShutdownReply)
@@ -41,6 +40,33 @@ DEFINE_CALL(ec_stats, "Stats", Executor__StatsRequest, Executor__StatsReply)
 DEFINE_CALL(ec_inspect, "Inspect", Executor__InspectRequest, Executor__InspectReply)
 DEFINE_CALL(ec_exit, "Exit", Executor__ExitRequest, Executor__ExitReply)
 #undef DEFINE_CALL
+
+uint32_t ec_peer_protocol(const ec_client *c)
+{
+	return c->version != NULL ? c->version->protocol : 0;
+}
+
+/* A side never sends what its peer's protocol lacks: an older executor would
+ * decode the request without after_exit and launch the task anyway. */
+Rpc__Status ec_launch(ec_client *c, const Executor__LaunchRequest *req, Executor__LaunchReply **out,
+	int64_t timeout_ms, rpc_error *err)
+{
+	if (req->after_exit != NULL && ec_peer_protocol(c) < EC_PROTOCOL_AFTER_EXIT) {
+		*out = NULL;
+		if (err != NULL) {
+			err->status = RPC__STATUS__UNIMPLEMENTED;
+			snprintf(err->message, sizeof(err->message),
+				"executor pid %d (rkt-executor %s) speaks protocol %u and this client %d: after_exit "
+				"needs protocol %d, so that executor would launch the task and ignore the command; "
+				"launch without after_exit, or start an executor of this release",
+				c->version->pid, c->version->version, ec_peer_protocol(c), RPC_PROTOCOL,
+				EC_PROTOCOL_AFTER_EXIT);
+		}
+		return RPC__STATUS__UNIMPLEMENTED;
+	}
+	return rpc_client_call(c->rpc, &executor__executor__descriptor, "Launch", (const ProtobufCMessage *)req,
+		(ProtobufCMessage **)out, timeout_ms, err);
+}
 
 void ec_free(void *reply)
 {

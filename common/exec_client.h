@@ -31,9 +31,23 @@ void ec_close(ec_client *c);
 /* The executor's Version reply as checked at connect time. */
 const Executor__VersionReply *ec_version_info(const ec_client *c);
 
+/* The first APP-PROTOCOL with LaunchRequest.after_exit (and
+ * InspectReply.after_exit). */
+#define EC_PROTOCOL_AFTER_EXIT 2
+
+/* The APP-PROTOCOL the executor reported at connect time (Version). An older
+ * executor ignores fields it does not know, so a caller checks this before
+ * counting on one; ec_launch does it for after_exit. */
+uint32_t ec_peer_protocol(const ec_client *c);
+
 #define EC_CALL(fn, Req, Rep) \
 	Rpc__Status fn(ec_client *c, const Req *req, Rep **out, int64_t timeout_ms, rpc_error *err)
 EC_CALL(ec_version, Executor__VersionRequest, Executor__VersionReply);
+/* ec_launch refuses a request with after_exit when the executor speaks a
+ * protocol older than EC_PROTOCOL_AFTER_EXIT (it would launch the task and
+ * silently drop the command): UNIMPLEMENTED, one sentence naming both
+ * protocols in err, *out NULL, nothing sent. Launch again without after_exit
+ * to drive such an executor, and clean up after the exit as before. */
 EC_CALL(ec_launch, Executor__LaunchRequest, Executor__LaunchReply);
 EC_CALL(ec_wait, Executor__WaitRequest, Executor__WaitReply);
 EC_CALL(ec_signal, Executor__SignalRequest, Executor__SignalReply);

@@ -67,8 +67,8 @@ int hs_parse(const char *line, hs_line *out, char *err, size_t errlen)
 			(int)plen[1], part[1]);
 		return -1;
 	}
-	if (plen[2] == 0 || plen[2] >= sizeof(out->network) ||
-	    (strncmp(part[2], "ipc", plen[2]) != 0 && strncmp(part[2], "tcp", plen[2]) != 0)) {
+	/* exactly "ipc" or "tcp": a prefix of either ("i", "tc") is neither */
+	if (plen[2] != 3 || (strncmp(part[2], "ipc", 3) != 0 && strncmp(part[2], "tcp", 3) != 0)) {
 		snprintf(err, errlen, "handshake network \"%.*s\" is neither ipc nor tcp", (int)plen[2], part[2]);
 		return -1;
 	}

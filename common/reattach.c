@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "jsonutil.h"
+
 /*
  * Exact integers. cJSON keeps a number only as a double, exact to 2^53, and
  * start times and durations go to 2^63. So:
@@ -238,6 +240,7 @@ static cJSON *parse(const char *text, size_t offset, const char *what, char *err
 {
 	const char *end = text;
 	cJSON *root = cJSON_ParseWithOpts(text, &end, 1);
+	long nul;
 
 	/* cJSON also fails this way when out of memory; it cannot tell us. */
 	if (root == NULL)
@@ -245,6 +248,13 @@ static cJSON *parse(const char *text, size_t offset, const char *what, char *err
 		    offset + (size_t)(end - text));
 	else if (!cJSON_IsObject(root)) {
 		fail(err, errlen, "%s is not a JSON object", what);
+		cJSON_Delete(root);
+		root = NULL;
+	} else if ((nul = json_nul_escape(text)) >= 0) {
+		/* cJSON would cut the string short there: a field that is not
+		 * what the record says */
+		fail(err, errlen, "%s holds \\u0000 in a string (at byte %zu), which no field can carry",
+		    what, offset + (size_t)nul);
 		cJSON_Delete(root);
 		root = NULL;
 	}

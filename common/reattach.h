@@ -9,6 +9,8 @@
  * Fields are only ever added. Reading ignores unknown keys (a newer driver's
  * additions) and leaves absent additions zero/NULL (an older writer's record);
  * JSON null counts as absent. The fields Nomad 0.8 always wrote are required.
+ * A \u0000 escape in any string is refused (json_nul_escape: cJSON would cut
+ * the string there), as nothing this writes holds one.
  * Writing omits additions that are zero/NULL, so a record with none is
  * byte-for-byte what Nomad 0.8 wrote.
  *

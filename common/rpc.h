@@ -15,7 +15,10 @@
 
 #include "rpc.pb-c.h"
 
-#define RPC_PROTOCOL 1                    /* APP-PROTOCOL of this release */
+/* APP-PROTOCOL of this release. 1: 0.1.0. 2: LaunchRequest.after_exit and
+ * InspectReply.after_exit (proto/executor.proto). A peer that reports an
+ * older one is sent nothing it lacks (common/exec_client.h). */
+#define RPC_PROTOCOL 2
 #define RPC_RECV_MAX_DEFAULT (4u << 20)   /* bytes; larger messages are dropped */
 #define RPC_DEFERRED_MAX_DEFAULT 64       /* calls parked at once */
 #define RPC_SEND_TIMEOUT_DEFAULT_MS 1000  /* a reply the caller does not take */

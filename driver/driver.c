@@ -1,17 +1,5 @@
 #include "driver.h"
-
-#include <errno.h>
-#include <libgen.h>
-#include <limits.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cjson/cJSON.h>
-
+#include "errf.h"
 #include "fsutil.h"
 #include "log.h"
 #include "network.h"
@@ -20,6 +8,20 @@
 #include "rktargs.h"
 #include "rktcmd.h"
 #include "taskenv.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #define RKT_CMD_TIMEOUT_MS 60000
 #define WAIT_POLL_MS 10000
@@ -85,7 +87,7 @@ static char *find_executor(const rd_opts *o)
 /* Runs rkt with args; on failure fills *err with what failed and rkt's error
  * line (rd_cmd_failed: "<what>: exit status N: <line>"; its whole output goes
  * to the debug log). */
-static int rkt_run(const rd_opts *o, const rd_strv *args, const char *what, rd_cmd_result *res, char **err)
+static int rkt_run(const rd_opts *o, const strv *args, const char *what, rd_cmd_result *res, char **err)
 {
 	if (rd_cmd_run(rkt_of(o), args, NULL, NULL, RKT_CMD_TIMEOUT_MS, res) != 0) {
 		rd_errf(err, "%s: %s", what, res->error);
@@ -98,16 +100,16 @@ static int rkt_run(const rd_opts *o, const rd_strv *args, const char *what, rd_c
 
 static int rkt_simple(const rd_opts *o, rd_cmd_result *res, const char *a, const char *b, const char *c)
 {
-	rd_strv args = {0};
+	strv args = {0};
 	int rc;
 
-	rd_strv_append(&args, a);
+	strv_append(&args, a);
 	if (b)
-		rd_strv_append(&args, b);
+		strv_append(&args, b);
 	if (c)
-		rd_strv_append(&args, c);
+		strv_append(&args, c);
 	rc = rd_cmd_run(rkt_of(o), &args, NULL, NULL, RKT_CMD_TIMEOUT_MS, res);
-	rd_strv_free(&args);
+	strv_free(&args);
 	return rc;
 }
 
@@ -282,15 +284,28 @@ static int64_t kill_timeout_ns(const rd_opts *o, int64_t desired)
 	return desired > max ? max : desired; /* Nomad's GetKillTimeout */
 }
 
-static int make_dirs(const char *task_dir, char *alloc, char *local, char *secrets, char *logs, char **err)
+/* The task dir, and the task's dirs where the spec does not name them. */
+static int make_dirs(const rd_start_spec *sp, char *alloc, char *local, char *secrets, char *logs, char **err)
 {
 	const char *names[] = {"alloc", "local", "secrets", "alloc/logs"};
+	const char *given[] = {sp->alloc_dir, sp->local_dir, sp->secrets_dir, sp->log_dir};
 	char *outs[] = {alloc, local, secrets, logs};
+	const char *task_dir = sp->task_dir;
 	int rc;
 
 	if ((rc = fs_mkdir_p(task_dir, 0700)) != 0)
 		return rd_errf(err, "cannot create task dir %s: %s", task_dir, strerror(-rc)), -1;
 	for (int i = 0; i < 4; i++) {
+		if (given[i] != NULL || (i == 3 && sp->alloc_dir != NULL)) {
+			/* the caller's (an agent's): made when missing, modes its own */
+			if (given[i] != NULL)
+				snprintf(outs[i], PATH_MAX, "%s", given[i]);
+			else
+				snprintf(outs[i], PATH_MAX, "%s/logs", sp->alloc_dir);
+			if ((rc = fs_mkdir_p(outs[i], 0777)) != 0)
+				return rd_errf(err, "cannot create %s: %s", outs[i], strerror(-rc)), -1;
+			continue;
+		}
 		snprintf(outs[i], PATH_MAX, "%s/%s", task_dir, names[i]);
 		if ((rc = fs_mkdir_p(outs[i], 0777)) != 0)
 			return rd_errf(err, "cannot create %s: %s", outs[i], strerror(-rc)), -1;
@@ -320,7 +335,7 @@ static int write_handle(const rd_handle *h, char **err)
 
 /* Network discovery as the seed's rktGetDriverNetwork, with a configurable
  * deadline, and an early end when the pod has exited. */
-static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info *net, char **err)
+static int discover_network(rd_handle *h, const kvmap *port_map, rd_network_info *net, char **err)
 {
 	int64_t deadline = now_mono_ms() + (h->opts.network_deadline_ms > 0 ? h->opts.network_deadline_ms :
 		RD_NETWORK_DEADLINE_MS);
@@ -393,62 +408,57 @@ static int discover_network(rd_handle *h, const rd_kv *port_map, rd_network_info
 	return -1;
 }
 
-static Rpc__Status shutdown_executor_task(rd_handle *h, int64_t grace_ms, rpc_error *e)
+static Rpc__Status shutdown_executor_task(rd_handle *h, int sig, int64_t grace_ms, rpc_error *e)
 {
 	Executor__ShutdownRequest sr = EXECUTOR__SHUTDOWN_REQUEST__INIT;
 	Executor__ShutdownReply *rep = NULL;
 	Rpc__Status st;
 
-	sr.signal = SIGTERM;
+	sr.signal = sig;
 	sr.grace_ms = grace_ms;
 	st = ec_shutdown(h->ec, &sr, &rep, CALL_TIMEOUT_MS, e);
 	ec_free(rep);
 	return st;
 }
 
-int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out,
-	rd_network_info *net, char **err)
-{
-	char alloc[PATH_MAX], local[PATH_MAX], secrets[PATH_MAX], logs[PATH_MAX];
-	rd_kv env = {0};
-	rd_rkt_args a = {0};
-	rd_strv hostenv = {0};
-	rd_cmd_result res = {0};
-	ra_config rec = {0};
-	char *executor = NULL, *rkt = NULL, *uuid = NULL;
-	rd_handle *h = NULL;
-	ec_client *ec = NULL;
-	char ebuf[512];
-	int rc = -1;
+/* ---- rd_start, step by step. Each step undoes what it began when it fails;
+ * rd_start frees what the steps handed it and removes a task dir it made. */
 
-	memset(net, 0, sizeof(*net));
-	*out = NULL;
-	/* a refused start leaves nothing behind: a dir made here goes again */
-	bool made_dir = access(task_dir, F_OK) != 0;
-	if (make_dirs(task_dir, alloc, local, secrets, logs, err) != 0)
-		goto out;
-	if (rd_taskenv_build(t, NULL, &env, err) != 0)
-		goto out;
+/* The task env and rkt's argument vectors (trust, prepare, run), with the
+ * task's dirs as the pod will mount them. */
+static int build_rkt_args(const rd_opts *o, const rd_task *t, const char *alloc, const char *local,
+	const char *secrets, kvmap *env, rd_rkt_args *a, char **err)
+{
+	if (rd_taskenv_build(t, NULL, env, err) != 0)
+		return -1;
 	rd_host_dirs dirs = {.shared_alloc_dir = alloc, .local_dir = local, .secrets_dir = secrets};
 	rd_args_opts aopts = {.volumes_enabled = o->volumes_enabled};
-	if (rd_build_args(t, &env, &dirs, &aopts, &a, err) != 0)
-		goto out;
-	for (size_t i = 0; i < a.warnings.n; i++)
-		log_warn("%s", a.warnings.v[i]);
-	if ((rkt = rd_cmd_resolve(rkt_of(o))) == NULL) {
-		rd_errf(err, "rkt not found at \"%s\" (install rkt or pass its path)", rkt_of(o));
-		goto out;
-	}
-	if (a.trust.n > 0) {
-		if (rkt_run(o, &a.trust, "Error running rkt trust", &res, err) != 0)
-			goto out;
+	if (rd_build_args(t, env, &dirs, &aopts, a, err) != 0)
+		return -1;
+	for (size_t i = 0; i < a->warnings.n; i++)
+		log_warn("%s", a->warnings.v[i]);
+	return 0;
+}
+
+/* rkt trust (when the config has a trust prefix), then rkt prepare: *uuid
+ * (malloc'd) is the prepared pod's, from prepare's stdout, trimmed. */
+static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a, char **uuid, char **err)
+{
+	rd_cmd_result res = {0};
+
+	if (a->trust.n > 0) {
+		if (rkt_run(o, &a->trust, "Error running rkt trust", &res, err) != 0) {
+			rd_cmd_result_free(&res);
+			return -1;
+		}
 		log_debug("added trust prefix: \"%s\"", t->config.trust_prefix);
 		rd_cmd_result_free(&res);
 	}
 	log_debug("preparing pod \"%s\" for task \"%s\"", t->config.image, t->name);
-	if (rkt_run(o, &a.prepare, "Error preparing rkt pod", &res, err) != 0)
-		goto out;
-	/* the UUID is prepare's stdout, trimmed */
+	if (rkt_run(o, &a->prepare, "Error preparing rkt pod", &res, err) != 0) {
+		rd_cmd_result_free(&res);
+		return -1;
+	}
 	char *s = res.out, *e = res.out + res.out_len;
 	while (s < e && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'))
 		s++;
@@ -456,66 +466,94 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 		e--;
 	if (e == s) {
 		rd_errf(err, "Error preparing rkt pod: rkt prepare printed no pod UUID");
-		goto out;
+		rd_cmd_result_free(&res);
+		return -1;
 	}
-	uuid = strndup(s, (size_t)(e - s));
+	*uuid = strndup(s, (size_t)(e - s));
 	rd_cmd_result_free(&res);
+	return 0;
+}
 
-	/* the rkt process gets the host env less the blacklist (the task's own
-	 * env went in through --set-env) */
-	executor = find_executor(o);
+/* Starts the task's detached executor (*ec, *rec: what reattaching needs).
+ * On failure the prepared pod is removed. */
+static int spawn_executor(const rd_opts *o, const char *task_dir, const char *uuid, ec_client **ec,
+	ra_config *rec, char **err)
+{
+	char ebuf[512];
+	char *executor = find_executor(o);
 	ec_spawn_opts so = {.executor_path = executor, .task_dir = task_dir,
 		.idle_timeout_ms = o->executor_idle_timeout_ms};
-	if (ec_spawn(&so, &ec, &rec, ebuf, sizeof(ebuf)) != 0) {
+	int rc = ec_spawn(&so, ec, rec, ebuf, sizeof(ebuf));
+
+	free(executor);
+	if (rc != 0) {
 		rd_errf(err, "cannot start the executor: %s", ebuf);
 		remove_pod(o, uuid);
-		goto out;
+		return -1;
 	}
-	rd_host_env_filter(environ, o->env_blacklist, &hostenv);
-	rd_strv_append(&a.run, uuid);
+	return 0;
+}
+
+/* Asks the executor to launch `rkt run-prepared <uuid>` (run_args + uuid)
+ * with the host env less the blacklist (the task's own env went in through
+ * --set-env), its logs and resources. *lrep: the executor's reply (free with
+ * ec_free). On failure the executor is told to exit and the pod is removed. */
+static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char *rkt, strv *run_args,
+	const char *uuid, const char *task_dir, char *logs, Executor__LaunchReply **lrep, char **err)
+{
+	strv hostenv = {0};
 	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
 	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
 	Executor__Resources rs = EXECUTOR__RESOURCES__INIT;
-	Executor__LaunchReply *lrep = NULL;
 	rpc_error re;
+	int rc = 0;
+
+	rd_host_env_filter(environ, o->env_blacklist, &hostenv);
+	strv_append(run_args, uuid);
 	lc.dir = logs;
 	lc.prefix = t->name;
 	lc.max_files = (uint32_t)t->log_max_files;
 	lc.max_file_size = (uint64_t)t->log_max_file_size_mb << 20;
 	rs.cpu_mhz = t->cpu_mhz;
 	rs.memory_mb = t->memory_mb;
-	lr.cmd = rkt;
-	lr.args = a.run.v;
-	lr.n_args = a.run.n;
+	lr.cmd = (char *)rkt;
+	lr.args = run_args->v;
+	lr.n_args = run_args->n;
 	lr.env = hostenv.v;
 	lr.n_env = hostenv.n;
 	lr.cwd = (char *)task_dir;
 	lr.logs = &lc;
 	lr.resources = &rs;
 	lr.kill_timeout_ms = kill_timeout_ns(o, t->kill_timeout_ns) / 1000000;
-	if (ec_launch(ec, &lr, &lrep, CALL_TIMEOUT_MS, &re) != RPC__STATUS__OK) {
+	if (ec_launch(ec, &lr, lrep, CALL_TIMEOUT_MS, &re) != RPC__STATUS__OK) {
 		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
 		Executor__ExitReply *xrep = NULL;
 		rd_errf(err, "cannot launch rkt run-prepared: %s", re.message);
 		ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &re);
 		ec_free(xrep);
 		remove_pod(o, uuid);
-		goto out;
+		rc = -1;
 	}
+	strv_free(&hostenv);
+	return rc;
+}
 
-	h = calloc(1, sizeof(*h));
-	if (h == NULL) {
-		rd_errf(err, "out of memory");
-		ec_free(lrep);
-		goto out;
-	}
+/* The handle of a launched task. Takes *ec, *uuid and *rec (left NULL or
+ * zeroed) on success; NULL when out of memory, and then takes nothing. */
+static rd_handle *new_handle(const rd_opts *o, const rd_task *t, const char *task_dir, const char *logs,
+	ec_client **ec, char **uuid, ra_config *rec, const Executor__LaunchReply *lrep)
+{
+	rd_handle *h = calloc(1, sizeof(*h));
+
+	if (h == NULL)
+		return NULL;
 	h->opts = *o;
-	h->ec = ec;
-	ec = NULL;
-	h->rec.uuid = uuid;
-	uuid = NULL;
-	h->rec.plugin = rec;
-	memset(&rec, 0, sizeof(rec));
+	h->ec = *ec;
+	*ec = NULL;
+	h->rec.uuid = *uuid;
+	*uuid = NULL;
+	h->rec.plugin = *rec;
+	memset(rec, 0, sizeof(*rec));
 	h->rec.executor_pid = lrep->pid;
 	h->rec.executor_pid_start_time = lrep->start_time;
 	h->rec.kill_timeout_ns = kill_timeout_ns(o, t->kill_timeout_ns);
@@ -526,47 +564,112 @@ int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out
 	h->rec.task_name = strdup(t->name);
 	h->rec.alloc_id = strdup(t->alloc_id);
 	h->rec.version = RA_HANDLE_VERSION;
-	ec_free(lrep);
-	log_debug("started ACI \"%s\" (UUID: %s) for task \"%s\"", t->config.image, h->rec.uuid, t->name);
-	if (write_handle(h, err) != 0) {
-		/* a task nobody could find again must not run */
-		rpc_error ke;
-		rd_exit ex = {0};
-		char *werr = NULL;
-		shutdown_executor_task(h, 0, &ke);
-		rd_wait(h, 5000, &ex, &werr);
-		free(werr);
-		rd_exit_free(&ex);
+	return h;
+}
+
+/* Writes the handle into the task dir. A task nobody could find again must
+ * not run: on failure it is shut down at once and waited for. */
+static int save_handle(rd_handle *h, char **err)
+{
+	if (write_handle(h, err) == 0)
+		return 0;
+	rpc_error ke;
+	rd_exit ex = {0};
+	char *werr = NULL;
+	shutdown_executor_task(h, SIGTERM, 0, &ke);
+	rd_wait(h, 5000, &ex, &werr);
+	free(werr);
+	rd_exit_free(&ex);
+	return -1;
+}
+
+/* The pod's network (*net), when it has one of its own. Not finding it is a
+ * warning, unless the task maps ports and still runs: then it is stopped
+ * and waited for, and the start fails. */
+static int await_network(rd_handle *h, const rd_task *t, rd_network_info *net, char **err)
+{
+	char *nerr = NULL;
+	rpc_error re;
+
+	if (discover_network(h, &t->config.port_map, net, &nerr) == 0)
+		return 0;
+	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
+	Executor__WaitReply *wrep = NULL;
+	wr.timeout_ms = 1;
+	bool exited = ec_wait(h->ec, &wr, &wrep, CALL_TIMEOUT_MS, &re) == RPC__STATUS__OK &&
+		wrep->result->exited;
+	ec_free(wrep);
+	log_warn("network status retrieval for pod \"%s\" (UUID: %s) for task \"%s\" failed. "
+		"Last error: %s", t->config.image, h->rec.uuid, t->name, nerr);
+	free(nerr);
+	if (exited || t->config.port_map.n == 0)
+		return 0;
+	rd_exit ex = {0};
+	char *kerr = NULL;
+	rd_errf(err, "Trying to map ports but driver could not determine network information");
+	if (rd_kill(h, &kerr) != 0) {
+		log_error("%s", kerr);
+		free(kerr);
+	}
+	rd_wait(h, h->rec.kill_timeout_ns / 1000000 + 5000, &ex, &kerr);
+	free(kerr);
+	rd_exit_free(&ex);
+	return -1;
+}
+
+int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out,
+	rd_network_info *net, char **err)
+{
+	rd_start_spec spec = {.task_dir = task_dir};
+
+	return rd_start_in(o, t, &spec, out, net, err);
+}
+
+int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_handle **out,
+	rd_network_info *net, char **err)
+{
+	const char *task_dir = spec->task_dir;
+	char alloc[PATH_MAX], local[PATH_MAX], secrets[PATH_MAX], logs[PATH_MAX];
+	kvmap env = {0};
+	rd_rkt_args a = {0};
+	ra_config rec = {0};
+	char *rkt = NULL, *uuid = NULL;
+	rd_handle *h = NULL;
+	ec_client *ec = NULL;
+	Executor__LaunchReply *lrep = NULL;
+	int rc = -1;
+
+	memset(net, 0, sizeof(*net));
+	*out = NULL;
+	/* a refused start leaves nothing behind: a dir made here goes again */
+	bool made_dir = access(task_dir, F_OK) != 0;
+	if (make_dirs(spec, alloc, local, secrets, logs, err) != 0)
+		goto out;
+	if (build_rkt_args(o, t, alloc, local, secrets, &env, &a, err) != 0)
+		goto out;
+	if ((rkt = rd_cmd_resolve(rkt_of(o))) == NULL) {
+		rd_errf(err, "rkt not found at \"%s\" (install rkt or pass its path)", rkt_of(o));
 		goto out;
 	}
-
-	if (!a.host_net) {
-		char *nerr = NULL;
-		if (discover_network(h, &t->config.port_map, net, &nerr) != 0) {
-			Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
-			Executor__WaitReply *wrep = NULL;
-			wr.timeout_ms = 1;
-			bool exited = ec_wait(h->ec, &wr, &wrep, CALL_TIMEOUT_MS, &re) == RPC__STATUS__OK &&
-				wrep->result->exited;
-			ec_free(wrep);
-			log_warn("network status retrieval for pod \"%s\" (UUID: %s) for task \"%s\" failed. "
-				"Last error: %s", t->config.image, h->rec.uuid, t->name, nerr);
-			free(nerr);
-			if (!exited && t->config.port_map.n > 0) {
-				rd_exit ex = {0};
-				char *kerr = NULL;
-				rd_errf(err, "Trying to map ports but driver could not determine network information");
-				if (rd_kill(h, &kerr) != 0) {
-					log_error("%s", kerr);
-					free(kerr);
-				}
-				rd_wait(h, h->rec.kill_timeout_ns / 1000000 + 5000, &ex, &kerr);
-				free(kerr);
-				rd_exit_free(&ex);
-				goto out;
-			}
-		}
+	if (prepare_pod(o, t, &a, &uuid, err) != 0)
+		goto out;
+	if (spec->progress != NULL)
+		spec->progress(spec->progress_arg, "Image prepared", uuid);
+	if (spawn_executor(o, task_dir, uuid, &ec, &rec, err) != 0)
+		goto out;
+	if (launch(o, t, ec, rkt, &a.run, uuid, task_dir, logs, &lrep, err) != 0)
+		goto out;
+	h = new_handle(o, t, task_dir, logs, &ec, &uuid, &rec, lrep);
+	ec_free(lrep);
+	if (h == NULL) {
+		rd_errf(err, "out of memory");
+		goto out;
 	}
+	log_debug("started ACI \"%s\" (UUID: %s) for task \"%s\"", t->config.image, h->rec.uuid, t->name);
+	if (save_handle(h, err) != 0)
+		goto out;
+	if (!a.host_net && await_network(h, t, net, err) != 0)
+		goto out;
 	*out = h;
 	h = NULL;
 	rc = 0;
@@ -579,11 +682,8 @@ out:
 	}
 	ec_close(ec);
 	ra_config_free(&rec);
-	rd_cmd_result_free(&res);
-	rd_strv_free(&hostenv);
 	rd_rkt_args_free(&a);
-	rd_kv_free(&env);
-	free(executor);
+	kvmap_free(&env);
 	free(rkt);
 	free(uuid);
 	return rc;
@@ -941,14 +1041,21 @@ static bool executor_gone_soon(const ra_config *p)
 	return false;
 }
 
-/* After the end: let the executor go, then remove the pod (the seed's run()
- * removed it first; the executor ends what the app left running as it
- * leaves, and until then rkt rm fails with "currently running"). */
+/* After the end: remove the pod and let the executor go (the seed's run()).
+ * A pod that rkt still calls running is removed once the executor, leaving,
+ * has ended what the app left behind. */
 static void finalize(rd_handle *h)
 {
+	char *why = NULL;
+	bool removed;
+
 	if (h->finalized)
 		return;
 	h->finalized = true;
+	/* most pods go at once; one whose app left a child is "currently
+	 * running" until the executor, as it leaves, ends that child */
+	removed = rm_pod(&h->opts, h->rec.uuid, 0, &why) == 0;
+	free(why);
 	if (h->ec != NULL) {
 		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
 		Executor__ExitReply *xrep = NULL;
@@ -961,9 +1068,11 @@ static void finalize(rd_handle *h)
 		ec_free(xrep);
 		ec_close(h->ec);
 		h->ec = NULL;
-		executor_gone_soon(&h->rec.plugin);
+		if (!removed)
+			executor_gone_soon(&h->rec.plugin);
 	}
-	remove_pod(&h->opts, h->rec.uuid);
+	if (!removed)
+		remove_pod(&h->opts, h->rec.uuid);
 }
 
 static int copy_result(const rd_handle *h, rd_exit *res)
@@ -1025,14 +1134,22 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 
 int rd_kill(rd_handle *h, char **err)
 {
+	return rd_stop(h, SIGTERM, -1, err);
+}
+
+int rd_stop(rd_handle *h, int sig, int64_t grace_ms, char **err)
+{
 	rpc_error e;
+
+	if (grace_ms < 0)
+		grace_ms = h->rec.kill_timeout_ns / 1000000;
 
 	if (h->have_result)
 		return 0;
 	if (h->ec == NULL) {
 		/* no executor to ask: the pod, by its UUID, through rkt */
 		char *why = NULL, *head = executor_words(h);
-		rd_pod_state st = stop_pod(h, h->rec.kill_timeout_ns / 1000000, &why);
+		rd_pod_state st = stop_pod(h, grace_ms, &why);
 		int rc = 0;
 		h->stopped_by_rkt = true;
 		if (st == RD_POD_RUNNING || st == RD_POD_UNKNOWN)
@@ -1041,7 +1158,7 @@ int rd_kill(rd_handle *h, char **err)
 		free(head);
 		return rc;
 	}
-	if (shutdown_executor_task(h, h->rec.kill_timeout_ns / 1000000, &e) != RPC__STATUS__OK)
+	if (shutdown_executor_task(h, sig, grace_ms, &e) != RPC__STATUS__OK)
 		return rd_errf(err, "cannot stop pod %s: %s", h->rec.uuid, e.message), -1;
 	return 0;
 }
@@ -1112,18 +1229,18 @@ static void manifest_user_group(const rd_handle *h, char *user, char *group, siz
 	rd_cmd_result_free(&res);
 }
 
-int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output, int *code, char **err)
+int rd_exec(rd_handle *h, const strv *cmd, int64_t timeout_ms, char **output, int *code, char **err)
 {
-	rd_strv args = {0}, env = {0};
+	strv args = {0}, env = {0};
 	rd_cmd_result res;
 	int rc = -1;
 
 	*output = NULL;
 	if (h->rec.uuid == NULL || cmd->n == 0)
 		return rd_errf(err, "unable to find rkt pod UUID"), -1;
-	rd_strv_append(&args, "enter");
-	rd_strv_append(&args, h->rec.uuid);
-	rd_strv_extend(&args, cmd);
+	strv_append(&args, "enter");
+	strv_append(&args, h->rec.uuid);
+	strv_extend(&args, cmd);
 	rd_host_env_filter(environ, h->opts.env_blacklist, &env);
 	if (rd_cmd_run(rkt_of(&h->opts), &args, env.v, h->rec.task_dir, timeout_ms, &res) != 0) {
 		rd_errf(err, "rkt enter: %s", res.error);
@@ -1142,8 +1259,8 @@ int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output,
 		rc = 0;
 	}
 	rd_cmd_result_free(&res);
-	rd_strv_free(&args);
-	rd_strv_free(&env);
+	strv_free(&args);
+	strv_free(&env);
 	return rc;
 }
 
@@ -1201,4 +1318,30 @@ int rd_fingerprint_run(const rd_opts *o, rd_fingerprint *fp, char **err)
 	rc = rd_fingerprint_eval(geteuid(), res.status == 0 ? res.out : NULL, o->volumes_enabled, fp, err);
 	rd_cmd_result_free(&res);
 	return rc;
+}
+
+/* A free TCP port from the kernel, for a dynamic port left without a value. */
+static int free_port(void)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), port = -1;
+
+	if (fd < 0)
+		return -1;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+	    getsockname(fd, (struct sockaddr *)&sa, &len) == 0)
+		port = ntohs(sa.sin_port);
+	close(fd);
+	return port;
+}
+
+int rd_task_assign_ports(rd_task *t)
+{
+	for (size_t n = 0; n < t->n_networks; n++)
+		for (size_t p = 0; p < t->networks[n].n_dynamic; p++)
+			if (t->networks[n].dynamic_ports[p].value == 0 &&
+			    (t->networks[n].dynamic_ports[p].value = free_port()) < 0)
+				return -1;
+	return 0;
 }

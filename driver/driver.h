@@ -9,7 +9,9 @@
 
 #include "exec_client.h"
 #include "fingerprint.h"
+#include "portmap.h"
 #include "reattach.h"
+#include "strv.h"
 #include "task.h"
 
 typedef struct rd_opts {
@@ -68,6 +70,31 @@ typedef enum rd_pod_state {
  * Returns 0, or -1 with one sentence (or the seed's message) in *err. */
 int rd_start(const rd_opts *o, rd_task *t, const char *task_dir, rd_handle **out,
 	rd_network_info *net, char **err);
+
+/* Where rd_start_in puts a task, and who hears of its steps. */
+typedef struct rd_start_spec {
+	const char *task_dir;     /* the driver's own files: handle, the executor's socket,
+	                             exit record and log; made 0700 */
+	/* The task's directories when the caller made them (an agent: Nomad's
+	 * layout). NULL: task_dir/alloc, task_dir/local, task_dir/secrets, made
+	 * 0777 as rd_start does. Given ones are made when missing, their modes
+	 * left as they are. */
+	const char *alloc_dir;    /* mounted at /alloc */
+	const char *local_dir;    /* mounted at /local */
+	const char *secrets_dir;  /* mounted at /secrets */
+	const char *log_dir;      /* the task's log files; NULL: <alloc dir>/logs */
+	/* Told of each step as it is done, on the caller's thread: "Image
+	 * prepared" with the pod's UUID. NULL: nobody. */
+	void (*progress)(void *arg, const char *step, const char *pod_uuid);
+	void *progress_arg;
+} rd_start_spec;
+/* rd_start with the task's places and steps as spec says. On failure a
+ * task_dir made here is removed again; the given directories are left. */
+int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_handle **out,
+	rd_network_info *net, char **err);
+/* Gives every dynamic port of t without a value a free TCP port from the
+ * kernel (what an agent would have allocated). 0, or -1 when none is free. */
+int rd_task_assign_ports(rd_task *t);
 /* Reopens a task from its handle string. Never stops, removes or signals
  * anything: a lost, foreign or unreachable task opens too (rd_handle_state
  * says which), and DESIGN.md's recover cases are carried out by rd_wait and
@@ -102,11 +129,15 @@ void rd_exit_free(rd_exit *e);
  * `rkt stop` (then `--force`), named by its UUID; -1 when rkt still says it
  * runs after a bounded time. */
 int rd_kill(rd_handle *h, char **err);
+/* rd_kill with signal sig (not SIGTERM) and a grace of grace_ms (< 0: the
+ * kill timeout) before the SIGKILL. Without an executor to ask, rkt stop
+ * sends its own SIGTERM: sig is not used then. */
+int rd_stop(rd_handle *h, int sig, int64_t grace_ms, char **err);
 int rd_signal(rd_handle *h, int sig, char **err);
 /* `rkt enter UUID cmd args…`: its combined output and exit code. Works in
  * every rd_task_state (it needs only rkt). -1 with one sentence when rkt's
  * fly stage1 cannot enter the pod because its app runs as a named user. */
-int rd_exec(rd_handle *h, const rd_strv *cmd, int64_t timeout_ms, char **output, int *code, char **err);
+int rd_exec(rd_handle *h, const strv *cmd, int64_t timeout_ms, char **output, int *code, char **err);
 int rd_stats(rd_handle *h, Executor__StatsReply **out, char **err);
 int rd_inspect(rd_handle *h, Executor__InspectReply **out, char **err);
 int rd_update(rd_handle *h, int64_t kill_timeout_ns, int log_max_files, int log_max_file_size_mb,

@@ -1,5 +1,7 @@
 /* fingerprint: the seed's Fingerprint on `rkt version` output. */
+#include "errf.h"
 #include "fingerprint.h"
+#include "goquote.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -130,7 +132,7 @@ static void unparsable(char **err, const char *whole, const char *group)
 		rd_errf(err, "Unable to parse Rkt version string: []string(nil)");
 		return;
 	}
-	char *qw = rd_quote(whole, false), *qg = rd_quote(group, false);
+	char *qw = go_quote(whole, false), *qg = go_quote(group, false);
 	if (qw && qg)
 		rd_errf(err, "Unable to parse Rkt version string: []string{%s, %s}", qw, qg);
 	else
@@ -172,22 +174,22 @@ int rd_fingerprint_eval(uid_t euid, const char *version_output, bool volumes_ena
 		version_str(&cur, cs, sizeof(cs));
 		version_str(&min, ms, sizeof(ms));
 		out->status = RD_FP_TOO_OLD;
-		if (rd_strv_appendf(&out->warnings,
+		if (strv_appendf(&out->warnings,
 		                    "unsupported rkt version %s; please upgrade to >= %s", cs, ms) < 0)
 			goto oom;
 		goto done;
 	}
-	if (rd_kv_set(&out->attrs, "driver.rkt", "1") < 0 ||
-	    rd_kv_set(&out->attrs, "driver.rkt.version", out->rkt_version) < 0 ||
-	    rd_kv_set(&out->attrs, "driver.rkt.appc.version", out->appc_version) < 0 ||
-	    (volumes_enabled && rd_kv_set(&out->attrs, "driver.rkt.volumes.enabled", "1") < 0))
+	if (kvmap_set(&out->attrs, "driver.rkt", "1") < 0 ||
+	    kvmap_set(&out->attrs, "driver.rkt.version", out->rkt_version) < 0 ||
+	    kvmap_set(&out->attrs, "driver.rkt.appc.version", out->appc_version) < 0 ||
+	    (volumes_enabled && kvmap_set(&out->attrs, "driver.rkt.volumes.enabled", "1") < 0))
 		goto oom;
 	out->status = RD_FP_DETECTED;
 	out->detected = true;
 	goto done;
 oom:
 	rd_errf(err, "out of memory");
-	rd_kv_free(&out->attrs);
+	kvmap_free(&out->attrs);
 	out->status = RD_FP_UNPARSABLE;
 	r = -1;
 done:
@@ -202,7 +204,7 @@ void rd_fingerprint_free(rd_fingerprint *fp)
 		return;
 	free(fp->rkt_version);
 	free(fp->appc_version);
-	rd_kv_free(&fp->attrs);
-	rd_strv_free(&fp->warnings);
+	kvmap_free(&fp->attrs);
+	strv_free(&fp->warnings);
 	memset(fp, 0, sizeof(*fp));
 }

@@ -5,7 +5,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "task.h"
+#include "kvmap.h"
+#include "strv.h"
 
 #define RD_MIN_RKT_VERSION "1.27.0"
 
@@ -22,8 +23,8 @@ typedef struct rd_fingerprint {
 	bool detected;
 	char *rkt_version;  /* the version text as matched, NULL when none */
 	char *appc_version;
-	rd_kv attrs;        /* node attributes to set when detected; empty otherwise */
-	rd_strv warnings;
+	kvmap attrs;        /* node attributes to set when detected; empty otherwise */
+	strv warnings;
 } rd_fingerprint;
 
 /* euid: the caller's geteuid(). version_output: stdout of `rkt version`, NULL

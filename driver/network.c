@@ -1,4 +1,7 @@
 /* network: rkt status / cat-manifest parsing for network discovery. */
+#include "errf.h"
+#include "goquote.h"
+#include "jsonutil.h"
 #include "network.h"
 
 #include <arpa/inet.h>
@@ -108,7 +111,7 @@ static int opt_string(const cJSON *obj, const char *key, const char *where, char
 		return 0;
 	if (!cJSON_IsString(v))
 		return rd_errf(err, "%s field \"%s\": expected a string, got %s", where, key,
-		               rd_json_kind(v));
+		               json_kind(v));
 	*out = strdup(v->valuestring);
 	return *out ? 0 : OOM(err);
 }
@@ -144,7 +147,7 @@ int rd_pod_status_parse(const char *json, rd_pod_status *out, char **err)
 		return rd_errf(err, "rkt status: output is not valid JSON");
 	int r = -1;
 	if (!cJSON_IsObject(root)) {
-		rd_errf(err, "rkt status: expected a JSON object, got %s", rd_json_kind(root));
+		rd_errf(err, "rkt status: expected a JSON object, got %s", json_kind(root));
 		goto done;
 	}
 	if (opt_string(root, "name", "rkt status", &out->uuid, err) < 0 ||
@@ -154,7 +157,7 @@ int rd_pod_status_parse(const char *json, rd_pod_status *out, char **err)
 	if (nets && !cJSON_IsNull(nets)) {
 		if (!cJSON_IsArray(nets)) {
 			rd_errf(err, "rkt status field \"networks\": expected an array, got %s",
-			        rd_json_kind(nets));
+			        json_kind(nets));
 			goto done;
 		}
 		size_t n = (size_t)cJSON_GetArraySize(nets);
@@ -171,7 +174,7 @@ int rd_pod_status_parse(const char *json, rd_pod_status *out, char **err)
 			if (cJSON_IsNull(e))
 				continue;
 			if (!cJSON_IsObject(e)) {
-				rd_errf(err, "%s: expected an object, got %s", where, rd_json_kind(e));
+				rd_errf(err, "%s: expected an object, got %s", where, json_kind(e));
 				goto done;
 			}
 			if (opt_string(e, "netName", where, &pn->net_name, err) < 0 ||
@@ -246,16 +249,16 @@ static int check_ports(const cJSON *ports, char **err)
 	if (!ports || cJSON_IsNull(ports))
 		return 0;
 	if (!cJSON_IsArray(ports))
-		return rd_errf(err, "manifest: app ports: expected an array, got %s", rd_json_kind(ports));
+		return rd_errf(err, "manifest: app ports: expected an array, got %s", json_kind(ports));
 	for (const cJSON *p = ports->child; p; p = p->next) {
 		if (!cJSON_IsObject(p))
-			return rd_errf(err, "manifest: app port: expected an object, got %s", rd_json_kind(p));
+			return rd_errf(err, "manifest: app port: expected an object, got %s", json_kind(p));
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(p, "name");
 		const cJSON *port = cJSON_GetObjectItemCaseSensitive(p, "port");
 		const cJSON *count = cJSON_GetObjectItemCaseSensitive(p, "count");
 		if (name && !cJSON_IsNull(name) && !cJSON_IsString(name))
 			return rd_errf(err, "manifest: app port name: expected a string, got %s",
-			               rd_json_kind(name));
+			               json_kind(name));
 		double pv = cJSON_IsNumber(port) ? port->valuedouble : 0;
 		double cv = cJSON_IsNumber(count) ? count->valuedouble : 0;
 		if ((port && !cJSON_IsNull(port) && !cJSON_IsNumber(port)) ||
@@ -271,7 +274,7 @@ static int check_ports(const cJSON *ports, char **err)
 	return 0;
 }
 
-int rd_manifest_port_map(const char *json, const rd_kv *config_port_map, rd_portmap *out,
+int rd_manifest_port_map(const char *json, const kvmap *config_port_map, rd_portmap *out,
                          char **err)
 {
 	memset(out, 0, sizeof(*out));
@@ -280,7 +283,7 @@ int rd_manifest_port_map(const char *json, const rd_kv *config_port_map, rd_port
 		return rd_errf(err, "manifest: not valid JSON");
 	int r = -1;
 	if (!cJSON_IsObject(root)) {
-		rd_errf(err, "manifest: expected a JSON object, got %s", rd_json_kind(root));
+		rd_errf(err, "manifest: expected a JSON object, got %s", json_kind(root));
 		goto done;
 	}
 	const cJSON *ackind = cJSON_GetObjectItemCaseSensitive(root, "acKind");
@@ -290,26 +293,26 @@ int rd_manifest_port_map(const char *json, const rd_kv *config_port_map, rd_port
 	}
 	const cJSON *apps = cJSON_GetObjectItemCaseSensitive(root, "apps");
 	if (apps && !cJSON_IsNull(apps) && !cJSON_IsArray(apps)) {
-		rd_errf(err, "manifest: apps: expected an array, got %s", rd_json_kind(apps));
+		rd_errf(err, "manifest: apps: expected an array, got %s", json_kind(apps));
 		goto done;
 	}
 	size_t n_apps = 0;
 	const cJSON *first_app = NULL;
 	for (const cJSON *a = apps ? apps->child : NULL; a; a = a->next, n_apps++) {
 		if (!cJSON_IsObject(a)) {
-			rd_errf(err, "manifest: app: expected an object, got %s", rd_json_kind(a));
+			rd_errf(err, "manifest: app: expected an object, got %s", json_kind(a));
 			goto done;
 		}
 		const cJSON *name = cJSON_GetObjectItemCaseSensitive(a, "name");
 		const char *nm = cJSON_IsString(name) ? name->valuestring : "";
 		if (name && !cJSON_IsNull(name) && !cJSON_IsString(name)) {
-			rd_errf(err, "manifest: app name: expected a string, got %s", rd_json_kind(name));
+			rd_errf(err, "manifest: app name: expected a string, got %s", json_kind(name));
 			goto done;
 		}
 		for (const cJSON *b = apps->child; b != a; b = b->next) {
 			const cJSON *bn = cJSON_GetObjectItemCaseSensitive(b, "name");
 			if (strcmp(cJSON_IsString(bn) ? bn->valuestring : "", nm) == 0) {
-				char *q = rd_quote(nm, false);
+				char *q = go_quote(nm, false);
 				rd_errf(err, "duplicate apps of name %s", q ? q : "");
 				free(q);
 				goto done;
@@ -318,7 +321,7 @@ int rd_manifest_port_map(const char *json, const rd_kv *config_port_map, rd_port
 		const cJSON *app = cJSON_GetObjectItemCaseSensitive(a, "app");
 		if (app && !cJSON_IsNull(app)) {
 			if (!cJSON_IsObject(app)) {
-				rd_errf(err, "manifest: app: expected an object, got %s", rd_json_kind(app));
+				rd_errf(err, "manifest: app: expected an object, got %s", json_kind(app));
 				goto done;
 			}
 			if (check_ports(cJSON_GetObjectItemCaseSensitive(app, "ports"), err) < 0)

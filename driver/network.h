@@ -6,7 +6,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "task.h"
+#include "kvmap.h"
+#include "portmap.h"
 
 typedef struct rd_pod_net {
 	char *net_name; /* netName, NULL when absent */
@@ -51,7 +52,7 @@ bool rd_ip_is_global_unicast(const char *s);
  *   manifest has no apps
  *   manifest has multiple apps!
  *   specified app has no App object */
-int rd_manifest_port_map(const char *json, const rd_kv *config_port_map, rd_portmap *out,
+int rd_manifest_port_map(const char *json, const kvmap *config_port_map, rd_portmap *out,
                          char **err);
 
 /* rktGetDriverNetwork's retry sleep, 900 + rand.Intn(100) ms: 900..999.

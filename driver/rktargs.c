@@ -1,13 +1,14 @@
 /* rktargs: the seed's Start() argument building, in its order. */
+#include "errf.h"
+#include "goquote.h"
 #include "rktargs.h"
+#include "taskenv.h"
+#include "validate.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#include "taskenv.h"
-#include "validate.h"
 
 bool rd_is_ip(const char *s)
 {
@@ -59,12 +60,12 @@ static const char *tf(bool b)
 }
 
 /* strings.Split(s, ":") */
-static int split_colon(const char *s, rd_strv *parts)
+static int split_colon(const char *s, strv *parts)
 {
 	for (;;) {
 		const char *c = strchr(s, ':');
 		size_t len = c ? (size_t)(c - s) : strlen(s);
-		if (rd_strv_append_owned(parts, strndup(s, len)) < 0)
+		if (strv_append_owned(parts, strndup(s, len)) < 0)
 			return -1;
 		if (!c)
 			return 0;
@@ -78,17 +79,17 @@ static int split_colon(const char *s, rd_strv *parts)
 			goto oom;  \
 	} while (0)
 
-static int add_ports(rd_strv *prepare, const rd_port *ports, size_t n, bool dynamic,
-                     const rd_kv *port_map, char **err)
+static int add_ports(strv *prepare, const rd_port *ports, size_t n, bool dynamic,
+                     const kvmap *port_map, char **err)
 {
 	for (size_t i = 0; i < n; i++) {
-		const char *mapped = rd_kv_get(port_map, ports[i].label);
+		const char *mapped = kvmap_get(port_map, ports[i].label);
 		if (!mapped)
 			return rd_errf(err, "%s", RD_ERR_PORT_MAP_NOT_SET);
 		if (dynamic && ports[i].value == 0)
 			return rd_errf(err, "dynamic port \"%s\" has no value: allocate it first",
 			               ports[i].label);
-		if (rd_strv_appendf(prepare, "--port=%s:%d", mapped, ports[i].value) < 0)
+		if (strv_appendf(prepare, "--port=%s:%d", mapped, ports[i].value) < 0)
 			return rd_errf(err, "out of memory");
 	}
 	return 0;
@@ -97,8 +98,8 @@ static int add_ports(rd_strv *prepare, const rd_port *ports, size_t n, bool dyna
 /* The alloc, local and secrets dirs, mounted at the task env's
  * NOMAD_ALLOC_DIR, NOMAD_TASK_DIR and NOMAD_SECRETS_DIR (a task env may move
  * them, so they are checked here). */
-static int add_dir_mounts(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
-                          rd_strv *prepare, char **err)
+static int add_dir_mounts(const rd_task *t, const kvmap *env, const rd_host_dirs *dirs,
+                          strv *prepare, char **err)
 {
 	const struct {
 		const char *kind, *source, *target_var, *dir;
@@ -108,7 +109,7 @@ static int add_dir_mounts(const rd_task *t, const rd_kv *env, const rd_host_dirs
 		{"secrets", dirs->secrets_dir, RD_ENV_SECRETS_DIR, "secrets directory"},
 	};
 	for (size_t i = 0; i < 3; i++) {
-		const char *target = rd_kv_get(env, dirmounts[i].target_var);
+		const char *target = kvmap_get(env, dirmounts[i].target_var);
 		const char *source = dirmounts[i].source;
 		char subject[64];
 		snprintf(subject, sizeof(subject), "task env \"%s\"", dirmounts[i].target_var);
@@ -116,11 +117,11 @@ static int add_dir_mounts(const rd_task *t, const rd_kv *env, const rd_host_dirs
 		    rd_check_mount_target(subject, target ? target : "", err) < 0)
 			return -1;
 		char *vol = rd_volume_name(t->alloc_id, t->name, dirmounts[i].kind);
-		int r = vol ? rd_strv_appendf(prepare, "--volume=%s,kind=host,source=%s", vol,
+		int r = vol ? strv_appendf(prepare, "--volume=%s,kind=host,source=%s", vol,
 		                              source ? source : "")
 		            : -1;
 		if (r == 0)
-			r = rd_strv_appendf(prepare, "--mount=volume=%s,target=%s", vol,
+			r = strv_appendf(prepare, "--mount=volume=%s,target=%s", vol,
 			                    target ? target : "");
 		free(vol);
 		if (r < 0)
@@ -134,13 +135,13 @@ static int add_dir_mounts(const rd_task *t, const rd_kv *env, const rd_host_dirs
 static int add_user_volumes(const rd_task *t, const rd_args_opts *opts, rd_rkt_args *out,
                             char **err)
 {
-	const rd_strv *vols = &t->config.volumes;
-	rd_strv parts = {0};
+	const strv *vols = &t->config.volumes;
+	strv parts = {0};
 	char *vol = NULL;
 	if (vols->n == 0)
 		return 0;
 	if (!opts->volumes_enabled) {
-		char *q = rd_quote_list_ascii(vols);
+		char *q = go_quote_list_ascii(vols);
 		if (!q)
 			goto oom;
 		rd_errf(err, "rkt.volumes.enabled is false; cannot use rkt volumes: %s", q);
@@ -150,17 +151,17 @@ static int add_user_volumes(const rd_task *t, const rd_args_opts *opts, rd_rkt_a
 	for (size_t i = 0; i < vols->n; i++) {
 		const char *raw = vols->v[i];
 		const char *ro = "false";
-		rd_strv_free(&parts);
+		strv_free(&parts);
 		OOM_IF(split_colon(raw, &parts));
 		if (parts.n == 3) {
 			if (strcmp(parts.v[2], "readOnly") == 0)
 				ro = "true";
 			else
-				OOM_IF(rd_strv_appendf(&out->warnings,
+				OOM_IF(strv_appendf(&out->warnings,
 				                       "Unknown volume parameter '%s' ignored for mount %s",
 				                       parts.v[2], parts.v[0]));
 		} else if (parts.n != 2) {
-			char *q = rd_quote(raw, false);
+			char *q = go_quote(raw, false);
 			if (!q)
 				goto oom;
 			rd_errf(err, "invalid rkt volume: %s", q);
@@ -175,29 +176,29 @@ static int add_user_volumes(const rd_task *t, const rd_args_opts *opts, rd_rkt_a
 		free(vol);
 		if (!(vol = rd_volume_name(t->alloc_id, t->name, idx)))
 			goto oom;
-		OOM_IF(rd_strv_appendf(&out->prepare, "--volume=%s,kind=host,source=%s,readOnly=%s",
+		OOM_IF(strv_appendf(&out->prepare, "--volume=%s,kind=host,source=%s,readOnly=%s",
 		                       vol, parts.v[0], ro));
-		OOM_IF(rd_strv_appendf(&out->prepare, "--mount=volume=%s,target=%s", vol, parts.v[1]));
+		OOM_IF(strv_appendf(&out->prepare, "--mount=volume=%s,target=%s", vol, parts.v[1]));
 	}
-	rd_strv_free(&parts);
+	strv_free(&parts);
 	free(vol);
 	return 0;
 oom:
 	rd_errf(err, "out of memory");
 fail:
-	rd_strv_free(&parts);
+	strv_free(&parts);
 	free(vol);
 	return -1;
 }
 
 /* The config's args, interpolated, after "--". rkt ends an app's arguments
  * at "---" (refused) and drops empty ones (a warning). */
-static int add_app_args(const rd_config *c, const rd_kv *env, rd_rkt_args *out, char **err)
+static int add_app_args(const rd_config *c, const kvmap *env, rd_rkt_args *out, char **err)
 {
 	if (c->args.n == 0)
 		return 0;
 	size_t first = out->prepare.n + 1;
-	if (rd_strv_append(&out->prepare, "--") < 0 ||
+	if (strv_append(&out->prepare, "--") < 0 ||
 	    rd_env_replace_all(&c->args, env, &out->prepare) < 0)
 		return rd_errf(err, "out of memory");
 	for (size_t i = 0; i < c->args.n && first + i < out->prepare.n; i++) {
@@ -206,7 +207,7 @@ static int add_app_args(const rd_config *c, const rd_kv *env, rd_rkt_args *out, 
 		if (strcmp(arg, c->args.v[i]) == 0) {
 			snprintf(subject, sizeof(subject), "config key \"args[%zu]\"", i);
 		} else {
-			char *q = rd_quote(c->args.v[i], false);
+			char *q = go_quote(c->args.v[i], false);
 			if (!q)
 				return rd_errf(err, "out of memory");
 			snprintf(subject, sizeof(subject), "config key \"args[%zu]\" (%.500s interpolated)",
@@ -216,7 +217,7 @@ static int add_app_args(const rd_config *c, const rd_kv *env, rd_rkt_args *out, 
 		if (rd_check_app_arg(subject, arg, err) < 0)
 			return -1;
 		if (arg[0] == '\0' &&
-		    rd_strv_appendf(&out->warnings,
+		    strv_appendf(&out->warnings,
 		                    "%s is empty; rkt drops empty arguments, so the app does not get it",
 		                    subject) < 0)
 			return rd_errf(err, "out of memory");
@@ -224,11 +225,11 @@ static int add_app_args(const rd_config *c, const rd_kv *env, rd_rkt_args *out, 
 	return 0;
 }
 
-int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
+int rd_build_args(const rd_task *t, const kvmap *env, const rd_host_dirs *dirs,
                   const rd_args_opts *opts, rd_rkt_args *out, char **err)
 {
 	const rd_config *c = &t->config;
-	rd_strv global = {0};
+	strv global = {0};
 	char *network = NULL;
 	memset(out, 0, sizeof(*out));
 
@@ -238,32 +239,32 @@ int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
 	/* Trust: run by the caller before prepare. */
 	bool insecure = !c->trust_prefix || !c->trust_prefix[0];
 	if (!insecure) {
-		OOM_IF(rd_strv_append(&out->trust, "trust"));
-		OOM_IF(rd_strv_append(&out->trust, "--skip-fingerprint-review=true"));
-		OOM_IF(rd_strv_appendf(&out->trust, "--prefix=%s", c->trust_prefix));
-		OOM_IF(rd_strv_appendf(&out->trust, "--debug=%s", tf(c->debug)));
+		OOM_IF(strv_append(&out->trust, "trust"));
+		OOM_IF(strv_append(&out->trust, "--skip-fingerprint-review=true"));
+		OOM_IF(strv_appendf(&out->trust, "--prefix=%s", c->trust_prefix));
+		OOM_IF(strv_appendf(&out->trust, "--debug=%s", tf(c->debug)));
 	}
 
 	/* Global arguments: a selective insecure_options list wins over "all". */
 	if (c->insecure_options.n > 0) {
-		char *joined = rd_strv_join(&c->insecure_options, ",");
+		char *joined = strv_join(&c->insecure_options, ",");
 		if (!joined)
 			goto oom;
-		int r = rd_strv_appendf(&global, "--insecure-options=%s", joined);
+		int r = strv_appendf(&global, "--insecure-options=%s", joined);
 		free(joined);
 		OOM_IF(r);
 	} else if (insecure) {
-		OOM_IF(rd_strv_append(&global, "--insecure-options=all"));
+		OOM_IF(strv_append(&global, "--insecure-options=all"));
 	}
-	OOM_IF(rd_strv_appendf(&global, "--debug=%s", tf(c->debug)));
+	OOM_IF(strv_appendf(&global, "--debug=%s", tf(c->debug)));
 
-	OOM_IF(rd_strv_extend(&out->prepare, &global));
-	OOM_IF(rd_strv_append(&out->prepare, "prepare"));
-	OOM_IF(rd_strv_extend(&out->run, &global));
-	OOM_IF(rd_strv_append(&out->run, "run-prepared"));
+	OOM_IF(strv_extend(&out->prepare, &global));
+	OOM_IF(strv_append(&out->prepare, "prepare"));
+	OOM_IF(strv_extend(&out->run, &global));
+	OOM_IF(strv_append(&out->run, "run-prepared"));
 
 	if (c->no_overlay)
-		OOM_IF(rd_strv_append(&out->prepare, "--no-overlay=true"));
+		OOM_IF(strv_append(&out->prepare, "--no-overlay=true"));
 
 	if (add_dir_mounts(t, env, dirs, &out->prepare, err) < 0 ||
 	    add_user_volumes(t, opts, out, err) < 0)
@@ -271,41 +272,41 @@ int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
 
 	/* The task environment, sorted by key (Go's map order is random). */
 	for (size_t i = 0; i < env->n; i++)
-		OOM_IF(rd_strv_appendf(&out->prepare, "--set-env=%s=%s", env->v[i].key,
+		OOM_IF(strv_appendf(&out->prepare, "--set-env=%s=%s", env->v[i].key,
 		                       env->v[i].value));
 
 	/* The image; per-app flags follow it. */
-	OOM_IF(rd_strv_append(&out->prepare, c->image));
+	OOM_IF(strv_append(&out->prepare, c->image));
 	if (c->command && c->command[0])
-		OOM_IF(rd_strv_appendf(&out->prepare, "--exec=%s", c->command));
-	OOM_IF(rd_strv_appendf(&out->prepare, "--memory=%dM", t->memory_mb));
-	OOM_IF(rd_strv_appendf(&out->prepare, "--cpu=%dm", t->cpu_mhz));
+		OOM_IF(strv_appendf(&out->prepare, "--exec=%s", c->command));
+	OOM_IF(strv_appendf(&out->prepare, "--memory=%dM", t->memory_mb));
+	OOM_IF(strv_appendf(&out->prepare, "--cpu=%dm", t->cpu_mhz));
 
 	/* DNS: a lone "host" or "none" passes through; otherwise IPs only. */
 	if (c->dns_servers.n == 1 && (strcmp(c->dns_servers.v[0], "host") == 0 ||
 	                              strcmp(c->dns_servers.v[0], "none") == 0)) {
-		OOM_IF(rd_strv_appendf(&out->run, "--dns=%s", c->dns_servers.v[0]));
+		OOM_IF(strv_appendf(&out->run, "--dns=%s", c->dns_servers.v[0]));
 	} else {
 		for (size_t i = 0; i < c->dns_servers.n; i++) {
 			const char *ip = c->dns_servers.v[i];
 			if (!rd_is_ip(ip)) {
-				char *q = rd_quote(ip, false);
+				char *q = go_quote(ip, false);
 				if (!q)
 					goto oom;
 				rd_errf(err, "invalid ip address for container dns server %s", q);
 				free(q);
 				goto fail;
 			}
-			OOM_IF(rd_strv_appendf(&out->run, "--dns=%s", ip));
+			OOM_IF(strv_appendf(&out->run, "--dns=%s", ip));
 		}
 	}
 	for (size_t i = 0; i < c->dns_search_domains.n; i++)
-		OOM_IF(rd_strv_appendf(&out->run, "--dns-search=%s", c->dns_search_domains.v[i]));
+		OOM_IF(strv_appendf(&out->run, "--dns-search=%s", c->dns_search_domains.v[i]));
 
-	if (!(network = rd_strv_join(&c->net, ",")))
+	if (!(network = strv_join(&c->net, ",")))
 		goto oom;
 	if (network[0])
-		OOM_IF(rd_strv_appendf(&out->run, "--net=%s", network));
+		OOM_IF(strv_appendf(&out->run, "--net=%s", network));
 	out->host_net = strcmp(network, "host") == 0;
 
 	/* Ports of the first network; none with host networking. */
@@ -324,20 +325,20 @@ int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
 	}
 
 	if (t->user && t->user[0])
-		OOM_IF(rd_strv_appendf(&out->prepare, "--user=%s", t->user));
+		OOM_IF(strv_appendf(&out->prepare, "--user=%s", t->user));
 	if (c->group && c->group[0])
-		OOM_IF(rd_strv_appendf(&out->prepare, "--group=%s", c->group));
+		OOM_IF(strv_appendf(&out->prepare, "--group=%s", c->group));
 
 	if (add_app_args(c, env, out, err) < 0)
 		goto fail;
 
-	rd_strv_free(&global);
+	strv_free(&global);
 	free(network);
 	return 0;
 oom:
 	rd_errf(err, "out of memory");
 fail:
-	rd_strv_free(&global);
+	strv_free(&global);
 	free(network);
 	rd_rkt_args_free(out);
 	return -1;
@@ -347,9 +348,9 @@ void rd_rkt_args_free(rd_rkt_args *a)
 {
 	if (!a)
 		return;
-	rd_strv_free(&a->trust);
-	rd_strv_free(&a->prepare);
-	rd_strv_free(&a->run);
-	rd_strv_free(&a->warnings);
+	strv_free(&a->trust);
+	strv_free(&a->prepare);
+	strv_free(&a->run);
+	strv_free(&a->warnings);
 	memset(a, 0, sizeof(*a));
 }

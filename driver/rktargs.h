@@ -4,6 +4,8 @@
 
 #include <stdbool.h>
 
+#include "kvmap.h"
+#include "strv.h"
 #include "task.h"
 
 /* Host paths of the task's directories (allocdir.TaskDir: SharedAllocDir,
@@ -20,14 +22,14 @@ typedef struct rd_args_opts {
 } rd_args_opts;
 
 /* Every vector holds the arguments after the program name, as the seed's
- * exec.Command(rktCmd, args...) took them; rd_strv_prepend the rkt path for
+ * exec.Command(rktCmd, args...) took them; strv_prepend the rkt path for
  * execv. */
 typedef struct rd_rkt_args {
-	rd_strv trust;    /* empty when no trust_prefix; else run it before prepare */
-	rd_strv prepare;  /* prints the pod UUID */
-	rd_strv run;      /* run-prepared; the caller appends the UUID */
-	rd_strv warnings; /* what the seed logged at WARN, one sentence each */
-	bool host_net;    /* net joined == "host": no network discovery (seed) */
+	strv trust;    /* empty when no trust_prefix; else run it before prepare */
+	strv prepare;  /* prints the pod UUID */
+	strv run;      /* run-prepared; the caller appends the UUID */
+	strv warnings; /* what the seed logged at WARN, one sentence each */
+	bool host_net; /* net joined == "host": no network discovery (seed) */
 } rd_rkt_args;
 
 #define RD_ERR_PORT_MAP_NOT_SET                                                           \
@@ -48,7 +50,7 @@ typedef struct rd_rkt_args {
  * to "---", a mount target (NOMAD_ALLOC_DIR, NOMAD_TASK_DIR,
  * NOMAD_SECRETS_DIR) or host directory rkt would split. An arg that is (or
  * is interpolated to) "" gets a warning: rkt drops it. */
-int rd_build_args(const rd_task *t, const rd_kv *env, const rd_host_dirs *dirs,
+int rd_build_args(const rd_task *t, const kvmap *env, const rd_host_dirs *dirs,
                   const rd_args_opts *opts, rd_rkt_args *out, char **err);
 void rd_rkt_args_free(rd_rkt_args *a);
 

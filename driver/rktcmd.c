@@ -1,9 +1,14 @@
+#include "errf.h"
+#include "fsutil.h"
+#include "log.h"
+#include "now.h"
 #include "rktcmd.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -11,10 +16,6 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include "fsutil.h"
-#include "log.h"
-#include "now.h"
 
 extern char **environ;
 
@@ -70,7 +71,7 @@ static char *finish(struct sink *s, size_t *len)
 	return s->buf;
 }
 
-int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const char *cwd,
+int rd_cmd_run(const char *rkt, const strv *args, char *const *env, const char *cwd,
 	int64_t timeout_ms, rd_cmd_result *res)
 {
 	posix_spawn_file_actions_t fa;

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "task.h"
+#include "strv.h"
 
 #define RD_RKT_OUTPUT_MAX (16u << 20) /* bytes kept of each stream */
 
@@ -21,7 +21,7 @@ typedef struct rd_cmd_result {
  * (NULL: ours), in cwd (NULL: ours), stdin from /dev/null, killing it after
  * timeout_ms (<= 0: no limit). Returns 0 when it ran to an exit (whatever
  * its code), -1 with res->error set otherwise. */
-int rd_cmd_run(const char *rkt, const rd_strv *args, char *const *env, const char *cwd,
+int rd_cmd_run(const char *rkt, const strv *args, char *const *env, const char *cwd,
 	int64_t timeout_ms, rd_cmd_result *res);
 void rd_cmd_result_free(rd_cmd_result *res);
 

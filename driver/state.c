@@ -1,3 +1,5 @@
+#include "errf.h"
+#include "fsutil.h"
 #include "state.h"
 
 #include <dirent.h>
@@ -7,8 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-
-#include "fsutil.h"
 
 char *rd_state_default_dir(void)
 {
@@ -50,7 +50,7 @@ char *rd_state_task_dir(const char *dir, const char *id)
 	return asprintf(&out, "%s/tasks/%s", dir, id) < 0 ? NULL : out;
 }
 
-int rd_state_list(const char *dir, rd_strv *ids)
+int rd_state_list(const char *dir, strv *ids)
 {
 	char path[PATH_MAX];
 	struct dirent **names;
@@ -62,7 +62,7 @@ int rd_state_list(const char *dir, rd_strv *ids)
 		return errno == ENOENT ? 0 : -1;
 	for (int i = 0; i < n; i++) {
 		if (names[i]->d_name[0] != '.')
-			rd_strv_append(ids, names[i]->d_name);
+			strv_append(ids, names[i]->d_name);
 		free(names[i]);
 	}
 	free(names);
@@ -71,7 +71,7 @@ int rd_state_list(const char *dir, rd_strv *ids)
 
 char *rd_state_find(const char *dir, const char *given, char **err)
 {
-	rd_strv ids = {0};
+	strv ids = {0};
 	char *found = NULL;
 	size_t len = strlen(given), matches = 0;
 
@@ -93,7 +93,7 @@ char *rd_state_find(const char *dir, const char *given, char **err)
 			found = strdup(ids.v[i]);
 		}
 	}
-	rd_strv_free(&ids);
+	strv_free(&ids);
 	if (matches == 1)
 		return found;
 	free(found);

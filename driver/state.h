@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 
+#include "strv.h"
 #include "task.h"
 
 /* The default state dir: /var/lib/rkt-driver as root, else
@@ -24,7 +25,7 @@ char *rd_state_task_dir(const char *dir, const char *id);
 char *rd_state_find(const char *dir, const char *given, char **err);
 
 /* Every task id in the state dir, sorted. */
-int rd_state_list(const char *dir, rd_strv *ids);
+int rd_state_list(const char *dir, strv *ids);
 
 /* The handle string saved for id (malloc'd), or NULL with *err. */
 char *rd_state_read_handle(const char *dir, const char *id, char **err);

@@ -1,4 +1,5 @@
 /* taskenv: Nomad 0.8's env.Builder.Build for an image-isolated driver. */
+#include "errf.h"
 #include "taskenv.h"
 
 #include <stdio.h>
@@ -13,7 +14,7 @@ static bool var_char(char c)
 	       c == '_' || c == '-' || c == '.';
 }
 
-char *rd_env_replace(const char *s, const rd_kv *env)
+char *rd_env_replace(const char *s, const kvmap *env)
 {
 	size_t len = strlen(s), cap = len + 1, n = 0;
 	char *out = malloc(cap);
@@ -33,7 +34,7 @@ char *rd_env_replace(const char *s, const rd_kv *env)
 					free(out);
 					return NULL;
 				}
-				const char *val = rd_kv_get(env, name);
+				const char *val = kvmap_get(env, name);
 				free(name);
 				plen = j + 1 - i;
 				if (val) {
@@ -66,10 +67,10 @@ char *rd_env_replace(const char *s, const rd_kv *env)
 	return out;
 }
 
-int rd_env_replace_all(const rd_strv *in, const rd_kv *env, rd_strv *out)
+int rd_env_replace_all(const strv *in, const kvmap *env, strv *out)
 {
 	for (size_t i = 0; i < in->n; i++)
-		if (rd_strv_append_owned(out, rd_env_replace(in->v[i], env)) < 0)
+		if (strv_append_owned(out, rd_env_replace(in->v[i], env)) < 0)
 			return -1;
 	return 0;
 }
@@ -90,18 +91,18 @@ char *rd_env_clean_key(const char *key)
 }
 
 /* Sets <prefix><label>=value. */
-static int set_prefixed(rd_kv *env, const char *value, const char *prefix, const char *label)
+static int set_prefixed(kvmap *env, const char *value, const char *prefix, const char *label)
 {
 	char *key = NULL;
 	if (asprintf(&key, "%s%s", prefix, label) < 0)
 		return -1;
-	int r = rd_kv_set(env, key, value);
+	int r = kvmap_set(env, key, value);
 	free(key);
 	return r;
 }
 
 /* buildPortEnv */
-static int port_env(rd_kv *env, const char *label, int value, const char *ip,
+static int port_env(kvmap *env, const char *label, int value, const char *ip,
                     const rd_portmap *driver_ports)
 {
 	char port[16], *addr = NULL;
@@ -124,30 +125,30 @@ static int port_env(rd_kv *env, const char *label, int value, const char *ip,
 	return set_prefixed(env, port, "NOMAD_PORT_", label);
 }
 
-int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, rd_kv *out, char **err)
+int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, kvmap *out, char **err)
 {
-	rd_kv base = {0}, raw = {0};
+	kvmap base = {0}, raw = {0};
 	char num[32];
 	int r = -1;
-	rd_kv_free(out);
+	kvmap_free(out);
 
-	if (rd_kv_set(&base, RD_ENV_ALLOC_DIR, RD_TASK_ALLOC_DIR) < 0 ||
-	    rd_kv_set(&base, RD_ENV_TASK_DIR, RD_TASK_LOCAL_DIR) < 0 ||
-	    rd_kv_set(&base, RD_ENV_SECRETS_DIR, RD_TASK_SECRETS_DIR) < 0)
+	if (kvmap_set(&base, RD_ENV_ALLOC_DIR, RD_TASK_ALLOC_DIR) < 0 ||
+	    kvmap_set(&base, RD_ENV_TASK_DIR, RD_TASK_LOCAL_DIR) < 0 ||
+	    kvmap_set(&base, RD_ENV_SECRETS_DIR, RD_TASK_SECRETS_DIR) < 0)
 		goto oom;
 	if (t->memory_mb != 0) {
 		snprintf(num, sizeof(num), "%d", t->memory_mb);
-		if (rd_kv_set(&base, "NOMAD_MEMORY_LIMIT", num) < 0)
+		if (kvmap_set(&base, "NOMAD_MEMORY_LIMIT", num) < 0)
 			goto oom;
 	}
 	if (t->cpu_mhz != 0) {
 		snprintf(num, sizeof(num), "%d", t->cpu_mhz);
-		if (rd_kv_set(&base, "NOMAD_CPU_LIMIT", num) < 0)
+		if (kvmap_set(&base, "NOMAD_CPU_LIMIT", num) < 0)
 			goto oom;
 	}
-	if (t->alloc_id && t->alloc_id[0] && rd_kv_set(&base, "NOMAD_ALLOC_ID", t->alloc_id) < 0)
+	if (t->alloc_id && t->alloc_id[0] && kvmap_set(&base, "NOMAD_ALLOC_ID", t->alloc_id) < 0)
 		goto oom;
-	if (t->name && t->name[0] && rd_kv_set(&base, "NOMAD_TASK_NAME", t->name) < 0)
+	if (t->name && t->name[0] && kvmap_set(&base, "NOMAD_TASK_NAME", t->name) < 0)
 		goto oom;
 	for (size_t i = 0; i < t->n_networks; i++) {
 		const rd_network *n = &t->networks[i];
@@ -163,11 +164,11 @@ int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, rd_kv *ou
 	}
 
 	/* The task's env, each value interpolated against the Nomad variables only. */
-	if (rd_kv_copy(&raw, &base) < 0)
+	if (kvmap_copy(&raw, &base) < 0)
 		goto oom;
 	for (size_t i = 0; i < t->env.n; i++) {
 		char *v = rd_env_replace(t->env.v[i].value, &base);
-		int s = v ? rd_kv_set(&raw, t->env.v[i].key, v) : -1;
+		int s = v ? kvmap_set(&raw, t->env.v[i].key, v) : -1;
 		free(v);
 		if (s < 0)
 			goto oom;
@@ -176,7 +177,7 @@ int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, rd_kv *ou
 	/* Clean keys (Nomad #2405); on a clash the later key in sorted order wins. */
 	for (size_t i = 0; i < raw.n; i++) {
 		char *k = rd_env_clean_key(raw.v[i].key);
-		int s = k ? rd_kv_set(out, k, raw.v[i].value) : -1;
+		int s = k ? kvmap_set(out, k, raw.v[i].value) : -1;
 		free(k);
 		if (s < 0)
 			goto oom;
@@ -184,18 +185,18 @@ int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, rd_kv *ou
 	r = 0;
 	goto done;
 oom:
-	rd_kv_free(out);
+	kvmap_free(out);
 	OOM(err);
 done:
-	rd_kv_free(&base);
-	rd_kv_free(&raw);
+	kvmap_free(&base);
+	kvmap_free(&raw);
 	return r;
 }
 
-int rd_host_env_filter(char *const *environ, const char *blacklist, rd_strv *out)
+int rd_host_env_filter(char *const *environ, const char *blacklist, strv *out)
 {
-	rd_strv deny = {0};
-	rd_kv keep = {0};
+	strv deny = {0};
+	kvmap keep = {0};
 	int r = -1;
 	if (!blacklist)
 		blacklist = RD_DEFAULT_ENV_BLACKLIST;
@@ -204,7 +205,7 @@ int rd_host_env_filter(char *const *environ, const char *blacklist, rd_strv *out
 	for (const char *p = blacklist;;) {
 		const char *comma = strchr(p, ',');
 		size_t len = comma ? (size_t)(comma - p) : strlen(p);
-		if (rd_strv_append_owned(&deny, strndup(p, len)) < 0)
+		if (strv_append_owned(&deny, strndup(p, len)) < 0)
 			goto done;
 		if (!comma)
 			break;
@@ -220,17 +221,17 @@ int rd_host_env_filter(char *const *environ, const char *blacklist, rd_strv *out
 		bool denied = false;
 		for (size_t j = 0; j < deny.n && !denied; j++)
 			denied = strcmp(deny.v[j], name) == 0;
-		int s = denied ? 0 : rd_kv_set(&keep, name, eq + 1);
+		int s = denied ? 0 : kvmap_set(&keep, name, eq + 1);
 		free(name);
 		if (s < 0)
 			goto done;
 	}
 	for (size_t i = 0; i < keep.n; i++)
-		if (rd_strv_appendf(out, "%s=%s", keep.v[i].key, keep.v[i].value) < 0)
+		if (strv_appendf(out, "%s=%s", keep.v[i].key, keep.v[i].value) < 0)
 			goto done;
 	r = 0;
 done:
-	rd_strv_free(&deny);
-	rd_kv_free(&keep);
+	strv_free(&deny);
+	kvmap_free(&keep);
 	return r;
 }

@@ -4,6 +4,9 @@
 #ifndef RKTD_DRIVER_TASKENV_H
 #define RKTD_DRIVER_TASKENV_H
 
+#include "kvmap.h"
+#include "portmap.h"
+#include "strv.h"
 #include "task.h"
 
 #define RD_ENV_ALLOC_DIR "NOMAD_ALLOC_DIR"
@@ -35,14 +38,14 @@
  * variables above (not against other task env vars: see docs/driver-args.md),
  * overriding them. Last, every key is cleaned as Nomad's helper.CleanEnvVar
  * does (bytes other than [A-Za-z0-9_.], or a leading digit, become '_'). */
-int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, rd_kv *out, char **err);
+int rd_taskenv_build(const rd_task *t, const rd_portmap *driver_ports, kvmap *out, char **err);
 
 /* Nomad's helper/args.ReplaceEnv: every ${NAME} with NAME in
  * [A-Za-z0-9_.-]+ found in env is replaced by its value; others are left as
  * they are; replaced text is not scanned again. Returns a malloc'd string. */
-char *rd_env_replace(const char *s, const rd_kv *env);
+char *rd_env_replace(const char *s, const kvmap *env);
 /* TaskEnv.ParseAndReplace: rd_env_replace over each string of in, appended to *out. */
-int rd_env_replace_all(const rd_strv *in, const rd_kv *env, rd_strv *out);
+int rd_env_replace_all(const strv *in, const kvmap *env, strv *out);
 /* helper.CleanEnvVar(key, '_'); malloc'd. */
 char *rd_env_clean_key(const char *key);
 
@@ -51,6 +54,6 @@ char *rd_env_clean_key(const char *key);
  * comma-separated blacklist (NULL: RD_DEFAULT_ENV_BLACKLIST; names are
  * compared exactly, as strings.Split leaves spaces in), one entry per name
  * (the last one wins), sorted by name, appended to *out as "NAME=value". */
-int rd_host_env_filter(char *const *environ, const char *blacklist, rd_strv *out);
+int rd_host_env_filter(char *const *environ, const char *blacklist, strv *out);
 
 #endif

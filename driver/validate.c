@@ -1,23 +1,69 @@
 /* validate: the driver config schema and its weak decoding. */
 #include "validate.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "errf.h"
+#include "goquote.h"
+#include "jsonutil.h"
+
 enum ftype { F_STRING, F_BOOL, F_STRINGS, F_PORT_MAP };
 
-/* Go's strconv.FormatFloat(d, 'f', -1, 64): the fewest decimals that read
- * back as the same double. */
+/* Go's strconv.FormatFloat(d, 'f', -1, 64): the fewest digits that read
+ * back as the same double (%.*e, correctly rounded, at most 17), written out
+ * without an exponent: 1e23 is "100000000000000000000000", 5e-324
+ * "0.000…005". (Trying each count of decimals of %f until one read back
+ * cost 325 formattings for 5e-324, a quarter of a millisecond: minutes for a
+ * config of such numbers; tests/fuzz/corpus/driver_config/regress-slow-numbers.) */
 static char *format_number(double d)
 {
-	char buf[1500];
-	for (int prec = 0; prec <= 1100; prec++) {
-		snprintf(buf, sizeof(buf), "%.*f", prec, d);
-		if (strtod(buf, NULL) == d)
+	char e[32], digits[20];
+	size_t nd = 0;
+	int exp;
+
+	if (!isfinite(d)) {
+		snprintf(e, sizeof(e), "%f", d);
+		return strdup(e);
+	}
+	for (int prec = 0;; prec++) {
+		snprintf(e, sizeof(e), "%.*e", prec, d);
+		if (prec == 16 || strtod(e, NULL) == d)
 			break;
 	}
-	return strdup(buf);
+	/* e is [-]D[.DDD]e±X: its digits, less trailing zeros, and X */
+	const char *p = e + (e[0] == '-');
+	for (; *p != 'e'; p++)
+		if (*p != '.')
+			digits[nd++] = *p;
+	exp = atoi(p + 1);
+	while (nd > 1 && digits[nd - 1] == '0')
+		nd--;
+	char *out = malloc(nd + (size_t)(exp < 0 ? -exp : exp) + 4), *o = out;
+	if (!out)
+		return NULL;
+	if (e[0] == '-')
+		*o++ = '-';
+	if (exp < 0) {
+		*o++ = '0';
+		*o++ = '.';
+		for (int i = -1; i > exp; i--)
+			*o++ = '0';
+		memcpy(o, digits, nd);
+		o += nd;
+	} else {
+		for (int i = 0; i <= exp; i++)
+			*o++ = (size_t)i < nd ? digits[i] : '0';
+		if ((size_t)exp + 1 < nd) {
+			*o++ = '.';
+			memcpy(o, digits + exp + 1, nd - (size_t)exp - 1);
+			o += nd - (size_t)exp - 1;
+		}
+	}
+	*o = '\0';
+	return out;
 }
 
 /* A string, or a number as text (mapstructure's weak number -> string).
@@ -63,18 +109,18 @@ static int weak_bool(const cJSON *v, bool *out)
 
 #define OOM(err) rd_errf(err, "out of memory")
 
-static int decode_strings(const char *key, const cJSON *v, rd_strv *out, char **err)
+static int decode_strings(const char *key, const cJSON *v, strv *out, char **err)
 {
 	if (!cJSON_IsArray(v))
-		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, rd_json_kind(v));
+		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, json_kind(v));
 	size_t i = 0;
 	for (const cJSON *e = v->child; e; e = e->next, i++) {
 		char *s = NULL;
 		int r = weak_string(e, &s);
 		if (r > 0)
 			return rd_errf(err, "config key \"%s[%zu]\": expected a string, got %s", key,
-			               i, rd_json_kind(e));
-		if (r < 0 || rd_strv_append_owned(out, s) < 0)
+			               i, json_kind(e));
+		if (r < 0 || strv_append_owned(out, s) < 0)
 			return OOM(err);
 	}
 	return 0;
@@ -86,7 +132,7 @@ static int decode_strings(const char *key, const cJSON *v, rd_strv *out, char **
 static int misread(char **err, const char *subject, const char *what, const char *value,
                    const char *problem)
 {
-	char *q = rd_quote(value, false);
+	char *q = go_quote(value, false);
 	if (!q)
 		return OOM(err);
 	rd_errf(err, "%s: %s%s %s", subject, what, q, problem);
@@ -174,7 +220,7 @@ int rd_check_volume(const char *subject, const char *volume, char **err)
 static int check_values(const char *key, const rd_config *c, char **err)
 {
 	char subject[96];
-	const rd_strv *sv = NULL;
+	const strv *sv = NULL;
 	if (strcmp(key, "image") == 0) {
 		snprintf(subject, sizeof(subject), "config key \"%s\"", key);
 		if (c->image && c->image[0] == '-')
@@ -226,21 +272,21 @@ static int check_values(const char *key, const rd_config *c, char **err)
 /* The seed's PortMapRaw []map[string]string merged by mapMergeStrStr: in
  * order, a later label replacing an earlier one. A container port name with
  * a ":" would give rkt's --port=NAME:HOSTPORT a host IP. */
-static int decode_port_map(const char *key, const cJSON *v, rd_kv *out, char **err)
+static int decode_port_map(const char *key, const cJSON *v, kvmap *out, char **err)
 {
 	if (!cJSON_IsArray(v))
-		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, rd_json_kind(v));
+		return rd_errf(err, "config key \"%s\": expected an array, got %s", key, json_kind(v));
 	size_t i = 0;
 	for (const cJSON *m = v->child; m; m = m->next, i++) {
 		if (!cJSON_IsObject(m))
 			return rd_errf(err, "config key \"%s[%zu]\": expected an object, got %s", key,
-			               i, rd_json_kind(m));
+			               i, json_kind(m));
 		for (const cJSON *e = m->child; e; e = e->next) {
 			char *s = NULL;
 			int r = weak_string(e, &s);
 			if (r > 0)
 				return rd_errf(err, "config key \"%s[%zu].%s\": expected a string, got %s",
-				               key, i, e->string, rd_json_kind(e));
+				               key, i, e->string, json_kind(e));
 			if (r == 0 && strchr(s, ':')) {
 				char subject[512];
 				snprintf(subject, sizeof(subject), "config key \"%s[%zu].%s\"", key, i,
@@ -251,7 +297,7 @@ static int decode_port_map(const char *key, const cJSON *v, rd_kv *out, char **e
 				free(s);
 				return -1;
 			}
-			if (r < 0 || rd_kv_set(out, e->string, s) < 0) {
+			if (r < 0 || kvmap_set(out, e->string, s) < 0) {
 				free(s);
 				return OOM(err);
 			}
@@ -265,7 +311,7 @@ int rd_config_decode(const cJSON *config, rd_config *c, char **err)
 {
 	memset(c, 0, sizeof(*c));
 	if (config && !cJSON_IsObject(config))
-		return rd_errf(err, "config: expected an object, got %s", rd_json_kind(config));
+		return rd_errf(err, "config: expected an object, got %s", json_kind(config));
 
 	const struct {
 		const char *key;
@@ -296,7 +342,7 @@ int rd_config_decode(const cJSON *config, rd_config *c, char **err)
 			r = rd_errf(err, "config key \"%s\" is unknown", f->string);
 			break;
 		}
-		if (rd_json_key_repeated(config, f)) {
+		if (json_key_repeated(config, f)) {
 			r = rd_errf(err, "config key \"%s\" is repeated", f->string);
 			break;
 		}
@@ -309,7 +355,7 @@ int rd_config_decode(const cJSON *config, rd_config *c, char **err)
 			int w = weak_string(f, dst);
 			if (w > 0)
 				r = rd_errf(err, "config key \"%s\": expected a string, got %s", key,
-				            rd_json_kind(f));
+				            json_kind(f));
 			else if (w < 0)
 				r = OOM(err);
 			break;
@@ -318,12 +364,12 @@ int rd_config_decode(const cJSON *config, rd_config *c, char **err)
 			if (weak_bool(f, schema[i].dst) == 0)
 				break;
 			if (cJSON_IsString(f)) {
-				char *q = rd_quote(f->valuestring, false);
+				char *q = go_quote(f->valuestring, false);
 				r = rd_errf(err, "config key \"%s\": expected a bool, got string %s", key,
 				            q ? q : "");
 				free(q);
 			} else {
-				r = rd_errf(err, "config key \"%s\": expected a bool, got %s", key, rd_json_kind(f));
+				r = rd_errf(err, "config key \"%s\": expected a bool, got %s", key, json_kind(f));
 			}
 			break;
 		case F_STRINGS:
@@ -350,22 +396,4 @@ int rd_config_validate(const cJSON *config, char **err)
 		return -1;
 	rd_config_free(&c);
 	return 0;
-}
-
-void rd_config_free(rd_config *c)
-{
-	if (!c)
-		return;
-	free(c->image);
-	free(c->command);
-	free(c->trust_prefix);
-	free(c->group);
-	rd_strv_free(&c->args);
-	rd_strv_free(&c->dns_servers);
-	rd_strv_free(&c->dns_search_domains);
-	rd_strv_free(&c->net);
-	rd_strv_free(&c->volumes);
-	rd_strv_free(&c->insecure_options);
-	rd_kv_free(&c->port_map);
-	memset(c, 0, sizeof(*c));
 }

@@ -32,14 +32,13 @@
 
 #include <cjson/cJSON.h>
 
-#include "task.h"
+#include "config.h"
 
 /* Decodes config (a JSON object; NULL is an empty config) into *out.
  * Keys are checked in document order, the required image last. */
 int rd_config_decode(const cJSON *config, rd_config *out, char **err);
 /* Validate only: decode and throw the result away. */
 int rd_config_validate(const cJSON *config, char **err);
-void rd_config_free(rd_config *c);
 
 /* The checks shared with rd_build_args. subject names the value in the
  * message (`config key "args[2]"`, `task env "NOMAD_TASK_DIR"`); each returns

@@ -20,6 +20,8 @@
 #define EX_DEFAULT_LISTENER_CHECK_MS 2000
 #define EX_DEFAULT_LOG_FILES 10
 #define EX_DEFAULT_LOG_SIZE (10ull << 20)
+#define EX_DEFAULT_AFTER_EXIT_TIMEOUT_MS 60000
+#define EX_AFTER_LINE_MAX 1024  /* a longer line of after_exit's output is split */
 
 /* EX_EXITING: reaped, its result not yet recorded. From the reap on the
  * pid is free for the kernel to reuse, so nothing may signal it. */
@@ -32,6 +34,32 @@ enum ex_state { EX_IDLE, EX_RUNNING, EX_EXITING, EX_EXITED };
 struct ex_wait {               /* a parked Wait */
 	rpc_call *call;
 	int64_t deadline_ms;       /* monotonic; 0: none */
+};
+
+/* The Launch's after_exit command (protocol 2), run once after the exit
+ * record is written. AE_NONE: the Launch named none. */
+enum ex_after_state { AE_NONE, AE_PENDING, AE_RUNNING, AE_EXITED, AE_TIMED_OUT, AE_NOT_RUN };
+
+struct ex_after {
+	/* set by Launch, under mu, then fixed until ex_free */
+	char *path, **argv, **envp, *cwd;
+	size_t nargs;              /* entries of argv, argv[0] included */
+	int64_t timeout_ms;
+	bool end_leftovers;
+	/* written by the main thread alone, under mu; read by handlers under mu
+	 * and by the main thread without it */
+	enum ex_after_state state;
+	pid_t pid;                 /* our child while AE_RUNNING: safe to signal */
+	int64_t kill_at_ms;        /* monotonic; 0: not running, or SIGKILLed already */
+	bool killed;               /* SIGKILLed at its timeout */
+	int64_t started_mono_ms, started_unix_ns, finished_unix_ns;
+	int exit_code, exit_signal;
+	char error[256];
+	/* main thread only: its stdout and stderr (one pipe), cut into lines */
+	bool hold_logged;          /* "runs to its end first" was said */
+	int out_fd;
+	size_t used;
+	char line[EX_AFTER_LINE_MAX];
 };
 
 struct ex_prev {               /* a process's ticks at the previous Stats */
@@ -98,6 +126,7 @@ typedef struct executor {
 	size_t nprev;
 	unsigned long long prev_total_ticks;
 	int64_t prev_stats_mono_ms;
+	struct ex_after after;
 } executor;
 
 void ex_wake(executor *ex);
@@ -114,11 +143,42 @@ void ex_child_exited(executor *ex, int status);
 /* Retries a failed exit record write. Main thread, mu NOT held. */
 void ex_retry_record(executor *ex);
 void ex_fill_result(executor *ex, Executor__ExitResult *r);
-/* SIGKILLs every descendant of the executor (the whole task tree). */
-void ex_kill_tree(executor *ex);
+/* SIGKILLs every descendant of the executor (the whole task tree), but for
+ * a running after_exit command and its descendants when spare_after is true.
+ * Main thread, mu NOT held. */
+void ex_kill_tree(executor *ex, bool spare_after);
 /* Answers parked waits whose deadline passed (or all, when all is true)
  * with the current result. */
 void ex_answer_waits(executor *ex, bool all);
+
+/* after_exit (task.c). Launch: checks and keeps req (mu held); 0, or
+ * -EINVAL with a sentence in err. */
+int ex_after_prepare(executor *ex, const Executor__AfterExit *req, char *err, size_t errlen);
+/* Starts the command, if one is pending and the exit record is on disk.
+ * Main thread, mu NOT held. */
+void ex_after_start(executor *ex);
+/* True while the command runs (the executor does not leave meanwhile).
+ * Main thread, or mu held. */
+bool ex_after_running(const executor *ex);
+/* How long it may still run before its timeout SIGKILLs it. mu held. */
+int64_t ex_after_left_ms(const executor *ex);
+/* reap() found pid dead: true when it is the command's, whose end is then
+ * recorded. mu held, the pid not reaped yet. */
+bool ex_after_is(const executor *ex, pid_t pid);
+void ex_after_reaped(executor *ex, int status);
+/* Logs its last output and its outcome after ex_after_reaped. Main thread,
+ * mu NOT held. */
+void ex_after_finish(executor *ex);
+/* SIGKILLs it when its timeout passed. Main thread, mu NOT held. */
+void ex_after_timers(executor *ex, int64_t now);
+/* Copies its output into executor.log, a line each ("after_exit: ...").
+ * Main thread, mu NOT held. */
+void ex_after_pump(executor *ex);
+/* The executor leaves: a command still pending is "not run". Main thread,
+ * mu NOT held. */
+void ex_after_abandon(executor *ex);
+void ex_fill_after(executor *ex, Executor__AfterExitStatus *s);
+void ex_after_free(executor *ex);
 
 /* service.c */
 extern const rpc_handler ex_handlers[];

@@ -130,6 +130,8 @@ static int64_t idle_deadline(const executor *ex)
 {
 	if (ex->state == EX_RUNNING || ex->state == EX_EXITING || ex->idle_timeout_ms <= 0)
 		return 0;
+	if (ex_after_running(ex)) /* it ends, by its timeout at the latest */
+		return 0;
 	if (ex->state == EX_EXITED && !ex->record_written && !ex->terminating)
 		return 0;
 	return (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) + ex->idle_timeout_ms;
@@ -145,7 +147,17 @@ static int next_timeout(executor *ex, bool *quit)
 		at = ex->listener_checked_ms + ex->listener_check_ms;
 	pthread_mutex_lock(&ex->mu);
 	ex_adopt_logs(ex);
-	*quit = ex->exit_requested;
+	/* Exit and SIGTERM wait for a running after_exit (bounded by its timeout) */
+	*quit = ex->exit_requested && !ex_after_running(ex);
+	if (ex_after_running(ex)) {
+		at = min_deadline(at, ex->after.kill_at_ms);
+		if ((ex->exit_requested || ex->terminating) && !ex->after.hold_logged) {
+			log_info("%s: after_exit (pid %d) runs to its end first (at most %lld ms more)",
+				ex->exit_requested ? "told to exit" : "terminating", (int)ex->after.pid,
+				(long long)ex_after_left_ms(ex));
+			ex->after.hold_logged = true;
+		}
+	}
 	for (size_t i = 0; i < ex->nwaits; i++)
 		if (ex->waits[i].deadline_ms != 0)
 			at = min_deadline(at, ex->waits[i].deadline_ms);
@@ -187,8 +199,9 @@ static bool run_timers(executor *ex)
 	}
 	if (kill_now) {
 		log_info("grace period over: SIGKILL to the task's tree");
-		ex_kill_tree(ex);
+		ex_kill_tree(ex, true); /* not to after_exit: it has a timeout of its own */
 	}
+	ex_after_timers(ex, now);
 	if (retry)
 		ex_retry_record(ex);
 	if (ex->out_log != NULL && now >= ex->log_retry_at_ms &&
@@ -209,20 +222,27 @@ static void reap(executor *ex)
 	for (;;) {
 		siginfo_t si = {0};
 		int status;
-		bool ours;
+		bool ours, after;
 
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
 			return;
 		pthread_mutex_lock(&ex->mu);
 		ex_adopt_logs(ex); /* its last output comes before its exit */
 		ours = si.si_pid == ex->child && ex->state == EX_RUNNING;
+		/* the after_exit command starts once the task is reaped, so its
+		 * pid may be the task's, reused: told apart by the state */
+		after = ex_after_is(ex, si.si_pid);
 		if (waitpid(si.si_pid, &status, 0) < 0)
-			ours = false;
+			ours = after = false;
 		else if (ours)
 			ex->state = EX_EXITING;
+		else if (after)
+			ex_after_reaped(ex, status);
 		pthread_mutex_unlock(&ex->mu);
 		if (ours)
 			ex_child_exited(ex, status);
+		if (after)
+			ex_after_finish(ex);
 	}
 }
 
@@ -258,11 +278,12 @@ static void pump(executor *ex, logrot *l, int *fd)
 static void main_loop(executor *ex, int sfd)
 {
 	for (;;) {
-		struct pollfd pfd[4] = {
+		struct pollfd pfd[5] = {
 			{.fd = sfd, .events = POLLIN},
 			{.fd = ex->wake_fd, .events = POLLIN},
 			{.fd = -1, .events = POLLIN},
 			{.fd = -1, .events = POLLIN},
+			{.fd = ex->after.out_fd, .events = POLLIN}, /* after_exit's output */
 		};
 		bool quit;
 		int timeout = next_timeout(ex, &quit);
@@ -273,7 +294,7 @@ static void main_loop(executor *ex, int sfd)
 			pfd[2].fd = ex->out_fd;
 		if (ex->err_log != NULL && !logrot_stalled(ex->err_log))
 			pfd[3].fd = ex->err_fd;
-		if (poll(pfd, 4, timeout) < 0 && errno != EINTR) {
+		if (poll(pfd, 5, timeout) < 0 && errno != EINTR) {
 			log_error("poll: %s", strerror(errno));
 			return;
 		}
@@ -294,6 +315,8 @@ static void main_loop(executor *ex, int sfd)
 			pump(ex, ex->out_log, &ex->out_fd);
 		if (pfd[3].revents & (POLLIN | POLLHUP))
 			pump(ex, ex->err_log, &ex->err_fd);
+		if ((pfd[4].revents & (POLLIN | POLLHUP)) && pfd[4].fd == ex->after.out_fd)
+			ex_after_pump(ex);
 		if (run_timers(ex)) {
 			log_info("idle timeout: exiting");
 			return;
@@ -303,7 +326,7 @@ static void main_loop(executor *ex, int sfd)
 
 static void end_leftovers(executor *ex)
 {
-	ex_kill_tree(ex);
+	ex_kill_tree(ex, false);
 	/* reap them (we are their subreaper), briefly: init may not */
 	for (int i = 0; i < 100; i++) {
 		pid_t pid = waitpid(-1, NULL, WNOHANG);
@@ -314,8 +337,15 @@ static void end_leftovers(executor *ex)
 	}
 }
 
+/* How long leaving may take. nng 1.5.2 can wedge in nng_close when a pipe
+ * is closed while its peer is half-way through a message (its reaper never
+ * finishes that pipe); the result is on disk by then, so SIGALRM's default
+ * action ends the executor rather than leaving it hung for good. */
+#define LEAVE_WATCHDOG_S 30
+
 static void shut(executor *ex)
 {
+	alarm(LEAVE_WATCHDOG_S);
 	pthread_mutex_lock(&ex->mu);
 	ex_answer_waits(ex, true);
 	pthread_mutex_unlock(&ex->mu);
@@ -352,6 +382,7 @@ static void ex_free(executor *ex)
 	free(ex->log_prefix);
 	free(ex->waits);
 	free(ex->prev);
+	ex_after_free(ex);
 	free(ex->task_dir);
 	free(ex->socket_path);
 	free(ex->exit_path);
@@ -370,7 +401,8 @@ int main(int argc, char **argv)
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
-	executor ex = {.out_fd = -1, .err_fd = -1, .launched_fds = {-1, -1}, .wake_fd = -1};
+	executor ex = {.out_fd = -1, .err_fd = -1, .launched_fds = {-1, -1}, .wake_fd = -1,
+		.after = {.out_fd = -1}};
 	char token[256], line[PATH_MAX + 64], url[PATH_MAX + 16];
 	const char *task_dir = NULL;
 	sigset_t mask;
@@ -497,6 +529,7 @@ int main(int argc, char **argv)
 	ex.listener_checked_ms = now_mono_ms();
 
 	main_loop(&ex, sfd);
+	ex_after_abandon(&ex); /* pending: its record never made it to disk */
 	/* what is left of the task's tree (children that outlived it, or that
 	 * a Shutdown's grace period had not reached yet) ends with the executor:
 	 * its output pipes close with us, so it could not run on unharmed */

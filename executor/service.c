@@ -339,6 +339,7 @@ static void h_inspect(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	Executor__RpcCounters rc = EXECUTOR__RPC_COUNTERS__INIT;
 	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
 	Executor__Resources rs = EXECUTOR__RESOURCES__INIT;
+	Executor__AfterExitStatus ae = EXECUTOR__AFTER_EXIT_STATUS__INIT;
 	rpc_counters counters;
 	char **files = NULL;
 	size_t nfiles = 0;
@@ -382,6 +383,10 @@ static void h_inspect(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	rs.cpu_mhz = ex->cpu_mhz;
 	rs.memory_mb = ex->memory_mb;
 	r.resources = &rs;
+	if (ex->after.state != AE_NONE) {
+		ex_fill_after(ex, &ae);
+		r.after_exit = &ae;
+	}
 	if (ex->log_dir != NULL)
 		list_log_files(ex->log_dir, ex->log_prefix, &files, &nfiles);
 	r.log_files = files;

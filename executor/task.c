@@ -1,4 +1,5 @@
-/* task: launching the one command, recording its end, stopping its tree. */
+/* task: launching the one command, recording its end, stopping its tree,
+ * and the command run once after that end (after_exit, protocol 2). */
 #include "executor.h"
 
 #include <errno.h>
@@ -7,10 +8,12 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -159,6 +162,9 @@ static void child_exec(const char *path, char **argv, char **envp, const char *c
 fail:
 	e = errno;
 	(void)!write(report_fd, &e, sizeof(e));
+	/* leave holding nothing of the executor's (a leak checker following the
+	 * fork would report its descriptors as this child's) */
+	syscall(SYS_close_range, 3U, ~0U, 0U);
 	_exit(127);
 }
 
@@ -225,6 +231,8 @@ int ex_launch(executor *ex, const Executor__LaunchRequest *req, char *err, size_
 		snprintf(err, errlen, "cannot execute \"%s\": %s", req->cmd, strerror(-rc));
 		return -EINVAL;
 	}
+	if (req->after_exit != NULL && (rc = ex_after_prepare(ex, req->after_exit, err, errlen)) != 0)
+		return rc;
 	if ((rc = open_logs(ex, req->logs, logs)) != 0) {
 		if (rc == -ELOOP)
 			snprintf(err, errlen, "log dir %s is a symbolic link: refused (name the real directory)",
@@ -312,6 +320,7 @@ fail:
 	logrot_close(logs[1]);
 	strv_free(argv);
 	strv_free(envp);
+	ex_after_free(ex); /* nothing was launched: nothing runs after it */
 	return rc ? rc : -EINVAL;
 }
 
@@ -414,6 +423,7 @@ void ex_child_exited(executor *ex, int status)
 	ex_answer_waits(ex, true);
 	pthread_mutex_unlock(&ex->mu);
 	log_info("task pid %d exited: code %d signal %d", (int)ex->child, ex->exit_code, ex->exit_signal);
+	ex_after_start(ex); /* only once the record is on disk */
 }
 
 void ex_retry_record(executor *ex)
@@ -424,6 +434,10 @@ void ex_retry_record(executor *ex)
 	ex->record_written = rc == 0;
 	ex->record_error = rc;
 	pthread_mutex_unlock(&ex->mu);
+	if (rc == 0) {
+		log_info("exit record %s written at last", ex->exit_path);
+		ex_after_start(ex);
+	}
 }
 
 void ex_answer_waits(executor *ex, bool all)
@@ -446,17 +460,362 @@ void ex_answer_waits(executor *ex, bool all)
 	ex->nwaits = kept;
 }
 
-void ex_kill_tree(executor *ex)
+/* procs[i] is pid or one of its descendants. proc_tree lists parents before
+ * their children, so spare[] is filled in time. */
+static bool in_subtree(const struct proc_stat *procs, const bool *spare, size_t i, pid_t pid)
+{
+	if (pid <= 0)
+		return false;
+	if (procs[i].pid == pid)
+		return true;
+	for (size_t j = 0; j < i; j++)
+		if (spare[j] && procs[j].pid == procs[i].ppid)
+			return true;
+	return false;
+}
+
+void ex_kill_tree(executor *ex, bool spare_after)
 {
 	struct proc_stat *procs;
+	pid_t after = spare_after && ex->after.state == AE_RUNNING ? ex->after.pid : 0;
+	bool *spare;
 	size_t n;
 
 	/* every descendant: with the subreaper bit, orphans of the task are
 	 * ours too, even those that left its process group */
 	if (proc_tree(ex->self_pid, &procs, &n) != 0)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (procs[i].pid != ex->self_pid)
-			kill(procs[i].pid, SIGKILL);
+	if ((spare = calloc(n ? n : 1, sizeof(*spare))) == NULL)
+		after = 0; /* out of memory: the task's tree matters more */
+	for (size_t i = 0; i < n; i++) {
+		if (procs[i].pid == ex->self_pid)
+			continue;
+		if (spare != NULL && (spare[i] = in_subtree(procs, spare, i, after)))
+			continue;
+		kill(procs[i].pid, SIGKILL);
+	}
+	free(spare);
 	free(procs);
+}
+
+/* ---- after_exit (protocol 2) ------------------------------------------- */
+
+int ex_after_prepare(executor *ex, const Executor__AfterExit *req, char *err, size_t errlen)
+{
+	struct ex_after *a = &ex->after;
+	char path[PATH_MAX];
+	int rc;
+
+	if (req->cmd[0] == '\0') {
+		snprintf(err, errlen, "after_exit needs a command");
+		return -EINVAL;
+	}
+	if (req->timeout_ms < 0) {
+		snprintf(err, errlen, "after_exit timeout %lld ms is negative", (long long)req->timeout_ms);
+		return -EINVAL;
+	}
+	if ((rc = resolve_cmd(req->cmd, req->env, req->n_env, path, sizeof(path))) != 0) {
+		snprintf(err, errlen, "cannot execute the after_exit command \"%s\": %s", req->cmd, strerror(-rc));
+		return -EINVAL;
+	}
+	a->path = strdup(path);
+	a->argv = strv_dup(req->args, req->n_args, req->cmd);
+	a->envp = strv_dup(req->env, req->n_env, NULL);
+	a->cwd = strdup(req->cwd[0] != '\0' ? req->cwd : ex->task_dir);
+	if (a->path == NULL || a->argv == NULL || a->envp == NULL || a->cwd == NULL) {
+		ex_after_free(ex);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	a->nargs = req->n_args + 1;
+	a->timeout_ms = req->timeout_ms > 0 ? ex_clamp_ms(req->timeout_ms) : EX_DEFAULT_AFTER_EXIT_TIMEOUT_MS;
+	a->end_leftovers = req->end_leftovers;
+	a->state = AE_PENDING;
+	return 0;
+}
+
+void ex_after_free(executor *ex)
+{
+	struct ex_after *a = &ex->after;
+
+	free(a->path);
+	strv_free(a->argv);
+	strv_free(a->envp);
+	free(a->cwd);
+	a->path = a->cwd = NULL;
+	a->argv = a->envp = NULL;
+	a->nargs = 0;
+	a->state = AE_NONE;
+	if (a->out_fd >= 0)
+		close(a->out_fd);
+	a->out_fd = -1;
+}
+
+bool ex_after_running(const executor *ex)
+{
+	return ex->after.state == AE_RUNNING;
+}
+
+int64_t ex_after_left_ms(const executor *ex)
+{
+	int64_t now = now_mono_ms();
+
+	return ex->after.kill_at_ms > now ? ex->after.kill_at_ms - now : 0;
+}
+
+bool ex_after_is(const executor *ex, pid_t pid)
+{
+	return ex->after.state == AE_RUNNING && pid == ex->after.pid;
+}
+
+static void after_not_run(executor *ex, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void after_not_run(executor *ex, const char *fmt, ...)
+{
+	struct ex_after *a = &ex->after;
+	va_list ap;
+
+	pthread_mutex_lock(&ex->mu);
+	va_start(ap, fmt);
+	vsnprintf(a->error, sizeof(a->error), fmt, ap);
+	va_end(ap);
+	a->state = AE_NOT_RUN;
+	pthread_mutex_unlock(&ex->mu);
+	log_warn("after_exit: not run: %s; the task's result is unchanged", a->error);
+}
+
+/* SIGKILLs what is left of the task's tree and gives the kernel a moment to
+ * carry it out, so the command finds those processes gone (their locks and
+ * files released; as zombies they hold neither). */
+static void end_task_leftovers(executor *ex)
+{
+	struct proc_stat *procs;
+	size_t n, alive = 0;
+
+	ex_kill_tree(ex, false); /* the command does not run yet */
+	for (int i = 0; i < 200; i++) {
+		if (proc_tree(ex->self_pid, &procs, &n) != 0)
+			return;
+		alive = 0;
+		for (size_t j = 0; j < n; j++)
+			if (procs[j].pid != ex->self_pid && procs[j].state != 'Z')
+				alive++;
+		free(procs);
+		if (alive == 0)
+			return;
+		usleep(1000);
+	}
+	log_warn("after_exit: %zu process(es) left by the task still alive after SIGKILL", alive);
+}
+
+void ex_after_start(executor *ex)
+{
+	static const struct ids no_ids;
+	struct ex_after *a = &ex->after;
+	int outp[2] = {-1, -1}, rep[2] = {-1, -1}, e = 0;
+	ssize_t n;
+	pid_t pid;
+	bool go;
+
+	pthread_mutex_lock(&ex->mu);
+	go = a->state == AE_PENDING && ex->state == EX_EXITED && ex->record_written;
+	pthread_mutex_unlock(&ex->mu);
+	if (!go)
+		return;
+	if (a->end_leftovers)
+		end_task_leftovers(ex);
+	if (pipe2(outp, O_CLOEXEC) < 0 || pipe2(rep, O_CLOEXEC) < 0) {
+		e = errno;
+		for (int i = 0; i < 2; i++)
+			if (outp[i] >= 0)
+				close(outp[i]);
+		after_not_run(ex, "pipe: %s", strerror(e));
+		return;
+	}
+	pid = fork();
+	if (pid == 0)
+		child_exec(a->path, a->argv, a->envp, a->cwd, &no_ids, ex->task_umask, outp[1], outp[1], rep[1]);
+	e = errno;
+	close(outp[1]);
+	close(rep[1]);
+	if (pid < 0) {
+		close(outp[0]);
+		close(rep[0]);
+		after_not_run(ex, "fork: %s", strerror(e));
+		return;
+	}
+	/* EOF: exec succeeded; an errno: it failed (that child is reaped by the
+	 * main loop as a stranger) */
+	do
+		n = read(rep[0], &e, sizeof(e));
+	while (n < 0 && errno == EINTR);
+	close(rep[0]);
+	if (n == (ssize_t)sizeof(e)) {
+		close(outp[0]);
+		after_not_run(ex, "cannot start \"%s\" in %s: %s", a->path, a->cwd, strerror(e));
+		return;
+	}
+	fcntl(outp[0], F_SETFL, O_NONBLOCK);
+	a->out_fd = outp[0];
+	a->used = 0;
+	pthread_mutex_lock(&ex->mu);
+	a->pid = pid;
+	a->state = AE_RUNNING;
+	a->started_mono_ms = now_mono_ms();
+	a->started_unix_ns = now_unix_ns();
+	a->kill_at_ms = a->started_mono_ms + a->timeout_ms;
+	pthread_mutex_unlock(&ex->mu);
+	log_info("after_exit: started %s as pid %d (timeout %lld ms)", a->path, (int)pid, (long long)a->timeout_ms);
+}
+
+/* One line of the command's output into executor.log, control characters
+ * shown as '?' (the log is read by people and by line-based tools). */
+static void after_log_line(struct ex_after *a, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)a->line[i] < 0x20 && a->line[i] != '\t')
+			a->line[i] = '?';
+	log_info("after_exit: %.*s", (int)len, a->line);
+}
+
+void ex_after_pump(executor *ex)
+{
+	struct ex_after *a = &ex->after;
+
+	/* bounded, so that a chatty command cannot hold the loop */
+	for (int round = 0; a->out_fd >= 0 && round < 16; round++) {
+		ssize_t n = read(a->out_fd, a->line + a->used, sizeof(a->line) - a->used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return; /* EAGAIN: nothing more for now */
+		if (n == 0) {
+			if (a->used > 0)
+				after_log_line(a, a->used);
+			a->used = 0;
+			close(a->out_fd);
+			a->out_fd = -1;
+			return;
+		}
+		a->used += (size_t)n;
+		char *nl;
+		while ((nl = memchr(a->line, '\n', a->used)) != NULL) {
+			size_t len = (size_t)(nl - a->line);
+			after_log_line(a, len);
+			memmove(a->line, nl + 1, a->used - len - 1);
+			a->used -= len + 1;
+		}
+		if (a->used == sizeof(a->line)) { /* a line longer than the buffer: in pieces */
+			after_log_line(a, a->used);
+			a->used = 0;
+		}
+	}
+}
+
+void ex_after_reaped(executor *ex, int status)
+{
+	struct ex_after *a = &ex->after;
+
+	a->finished_unix_ns = now_unix_ns();
+	a->kill_at_ms = 0;
+	a->state = AE_EXITED;
+	if (WIFEXITED(status)) {
+		a->exit_code = WEXITSTATUS(status);
+	} else if (WIFSIGNALED(status)) {
+		a->exit_signal = WTERMSIG(status);
+		a->exit_code = 128 + a->exit_signal;
+		if (a->killed && a->exit_signal == SIGKILL)
+			a->state = AE_TIMED_OUT;
+	}
+}
+
+void ex_after_finish(executor *ex)
+{
+	struct ex_after *a = &ex->after;
+	long long ms = (a->finished_unix_ns - a->started_unix_ns) / 1000000;
+
+	/* its last output comes before its outcome; a descendant still holding
+	 * the pipe is not waited for */
+	ex_after_pump(ex);
+	if (a->used > 0)
+		after_log_line(a, a->used);
+	a->used = 0;
+	if (a->out_fd >= 0)
+		close(a->out_fd);
+	a->out_fd = -1;
+	if (a->state == AE_TIMED_OUT)
+		log_warn("after_exit: pid %d timed out after %lld ms and was SIGKILLed; the task's result is unchanged",
+			(int)a->pid, ms);
+	else if (a->exit_signal != 0)
+		log_warn("after_exit: pid %d was killed by signal %d after %lld ms; the task's result is unchanged",
+			(int)a->pid, a->exit_signal, ms);
+	else if (a->exit_code != 0)
+		log_warn("after_exit: pid %d failed with exit code %d after %lld ms; the task's result is unchanged",
+			(int)a->pid, a->exit_code, ms);
+	else
+		log_info("after_exit: pid %d exited with code 0 after %lld ms", (int)a->pid, ms);
+}
+
+void ex_after_timers(executor *ex, int64_t now)
+{
+	struct ex_after *a = &ex->after;
+	pid_t pid;
+
+	pthread_mutex_lock(&ex->mu);
+	if (a->state != AE_RUNNING || a->kill_at_ms == 0 || now < a->kill_at_ms) {
+		pthread_mutex_unlock(&ex->mu);
+		return;
+	}
+	a->kill_at_ms = 0;
+	a->killed = true;
+	pid = a->pid;
+	pthread_mutex_unlock(&ex->mu);
+	log_warn("after_exit: pid %d still runs after its timeout (%lld ms): SIGKILL to its group", (int)pid,
+		(long long)a->timeout_ms);
+	/* our unreaped child: its pid, and so its group's id, cannot be reused */
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+}
+
+void ex_after_abandon(executor *ex)
+{
+	bool pending, ended;
+	int record_error;
+
+	pthread_mutex_lock(&ex->mu);
+	pending = ex->after.state == AE_PENDING;
+	ended = ex->state == EX_EXITED;
+	record_error = ex->record_error;
+	pthread_mutex_unlock(&ex->mu);
+	if (pending)
+		after_not_run(ex, "the executor left before the task's exit record was written (%s)",
+			ended ? strerror(-record_error) : "the task had not ended");
+}
+
+static const char *after_state_name(enum ex_after_state s)
+{
+	switch (s) {
+	case AE_PENDING: return "pending";
+	case AE_RUNNING: return "running";
+	case AE_EXITED: return "exited";
+	case AE_TIMED_OUT: return "timed out";
+	case AE_NOT_RUN: return "not run";
+	default: return "";
+	}
+}
+
+void ex_fill_after(executor *ex, Executor__AfterExitStatus *st)
+{
+	const struct ex_after *a = &ex->after;
+
+	st->state = (char *)after_state_name(a->state);
+	st->cmd = a->path ? a->path : "";
+	st->n_args = a->nargs > 0 ? a->nargs - 1 : 0;
+	st->args = a->nargs > 0 ? a->argv + 1 : NULL;
+	st->timeout_ms = a->timeout_ms;
+	st->pid = a->pid;
+	st->exit_code = a->exit_code;
+	st->signal = a->exit_signal;
+	st->started_unix_ns = a->started_unix_ns;
+	st->finished_unix_ns = a->finished_unix_ns;
+	st->error = (char *)a->error;
 }

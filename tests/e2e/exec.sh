@@ -3,7 +3,7 @@
 source "$(dirname "$0")/lib.sh"
 fast_network
 
-id=$(start_detached "$(task_file ex 'echo ready >/alloc/ready; exec sleep 60')")
+id=$(start_detached "$(task_file ex 'echo ready >/alloc/ready; exec sleep 6017')")
 check "the task started" test -n "$id"
 wait_file 10 "$(task_dir "$id")/alloc/ready"
 
@@ -24,7 +24,8 @@ run_cap rd exec "$id" -- /bin/ls /nonexistent
 check_ne "a failing command: a non-zero code" "$RC" 0
 check_has "and its error message" "$OUT$ERR" "/nonexistent"
 
-run_cap rd exec "$id" -- /bin/sh -c 'ps -o pid,args | grep -c "[s]leep 60"'
+# the simulator shares the host's pid space: a duration no other test uses
+run_cap rd exec "$id" -- /bin/sh -c 'ps -o pid,args | grep -c "[s]leep 6017"'
 check_eq "exec sees the task's processes (same pod)" "$OUT" 1
 
 run_cap rd exec "$id" -- /bin/nonexistent

@@ -22,8 +22,9 @@ static char th_root[1024];
 
 const char *th_build_path(const char *rel)
 {
-	static char buf[4][PATH_MAX];
-	static int next;
+	/* per thread: tests call this from threads of their own */
+	static __thread char buf[4][PATH_MAX];
+	static __thread int next;
 	const char *dir = getenv("RKTD_BUILD_DIR");
 	char *out = buf[next++ % 4];
 

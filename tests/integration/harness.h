@@ -8,7 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-/* The build tree's file at rel (e.g. "executor/rkt-executor"), static storage. */
+/* The build tree's file at rel (e.g. "executor/rkt-executor"), in storage of
+ * the calling thread (the last four results stay valid). */
 const char *th_build_path(const char *rel);
 /* A fresh directory under a per-run temp root, removed by th_cleanup. */
 const char *th_tmpdir(const char *name);

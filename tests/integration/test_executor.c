@@ -529,7 +529,7 @@ static void assert_still_serving(ec_client *c)
 	rpc_error e;
 
 	assert_int_equal(ec_version(c, &vr, &v, T_MS, &e), RPC__STATUS__OK);
-	assert_int_equal(v->protocol, 1);
+	assert_int_equal(v->protocol, RPC_PROTOCOL);
 	ec_free(v);
 }
 
@@ -1185,6 +1185,638 @@ static void test_log_prefix_is_a_plain_name(void **state)
 	exit_executor(c);
 }
 
+/* ---- after_exit (protocol 2; issue 11 item 3, issue 8's protocol change) ---- */
+
+/* An after_exit of `/bin/sh -c script` with TASKDIR=dir in its environment. */
+struct after_cmd {
+	Executor__AfterExit ae;
+	char *args[8];
+	char *env[8];
+	char taskdir[4200];
+};
+
+static Executor__AfterExit *after_sh(struct after_cmd *a, const char *dir, const char *script,
+	int64_t timeout_ms)
+{
+	executor__after_exit__init(&a->ae);
+	snprintf(a->taskdir, sizeof(a->taskdir), "TASKDIR=%s", dir);
+	a->args[0] = "-c";
+	a->args[1] = (char *)script;
+	a->env[0] = a->taskdir;
+	a->env[1] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	a->ae.cmd = "/bin/sh";
+	a->ae.args = a->args;
+	a->ae.n_args = 2;
+	a->ae.env = a->env;
+	a->ae.n_env = 2;
+	a->ae.timeout_ms = timeout_ms;
+	return &a->ae;
+}
+
+static Rpc__Status launch_after(ec_client *c, const char *script, const Executor__AfterExit *ae,
+	Executor__LaunchReply **out, rpc_error *e)
+{
+	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
+	char *args[] = {"-c", (char *)script};
+	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+
+	lr.cmd = "/bin/sh";
+	lr.args = args;
+	lr.n_args = 2;
+	lr.env = env;
+	lr.n_env = 1;
+	lr.after_exit = (Executor__AfterExit *)ae;
+	return ec_launch(c, &lr, out, T_MS, e);
+}
+
+static void launch_sh_after(ec_client *c, const char *script, const Executor__AfterExit *ae)
+{
+	Executor__LaunchReply *rep = NULL;
+	rpc_error e;
+
+	if (launch_after(c, script, ae, &rep, &e) != RPC__STATUS__OK)
+		fail_msg("launch: %s: %s", rpc_status_name(e.status), e.message);
+	ec_free(rep);
+}
+
+static Executor__InspectReply *inspect(ec_client *c)
+{
+	Executor__InspectRequest ir = EXECUTOR__INSPECT_REQUEST__INIT;
+	Executor__InspectReply *info = NULL;
+	rpc_error e;
+
+	if (ec_inspect(c, &ir, &info, T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("inspect: %s", e.message);
+	return info;
+}
+
+struct after_wanted {
+	ec_client *c;
+	const char *state;
+};
+
+static bool after_state_is(void *arg)
+{
+	struct after_wanted *w = arg;
+	Executor__InspectReply *info = inspect(w->c);
+	bool yes = info->after_exit != NULL && strcmp(info->after_exit->state, w->state) == 0;
+	ec_free(info);
+	return yes;
+}
+
+/* Waits until Inspect says the after_exit is in state, then returns that
+ * Inspect reply (free with ec_free). */
+static Executor__InspectReply *after_reaches(ec_client *c, const char *state, int ms)
+{
+	struct after_wanted w = {c, state};
+	Executor__InspectReply *info;
+
+	if (!th_eventually(after_state_is, &w, ms)) {
+		info = inspect(c);
+		fail_msg("after_exit is \"%s\", not \"%s\"", info->after_exit ? info->after_exit->state : "(none)",
+			state);
+	}
+	return inspect(c);
+}
+
+static char *task_file(const char *name, const char *file)
+{
+	char path[4200];
+
+	snprintf(path, sizeof(path), "%s/%s", th_tmpdir(name), file);
+	return th_read(path);
+}
+
+static size_t count_lines(const char *text)
+{
+	size_t n = 0;
+	for (; text && *text; text++)
+		n += *text == '\n';
+	return n;
+}
+
+/* The command runs after the exit record is written, never before, once;
+ * the task's result is what it was. */
+static void test_after_exit_runs_once_after_the_record(void **state)
+{
+	char script[8600], go[4200], ready[4200];
+	struct after_cmd a;
+	Executor__WaitReply *w;
+
+	(void)state;
+	const char *dir = th_tmpdir("after-once");
+	ec_client *c = spawn("after-once", NULL);
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	snprintf(go, sizeof(go), "%s/go", dir);
+	snprintf(script, sizeof(script), "echo > %s; while [ ! -e %s ]; do sleep 0.05; done; exit 4", ready, go);
+	launch_sh_after(c, script, after_sh(&a, dir,
+		"if [ -e \"$TASKDIR/exit.json\" ]; then cat \"$TASKDIR/exit.json\" >> \"$TASKDIR/after\"; "
+		"else echo 'no record yet' >> \"$TASKDIR/after\"; fi", 5000));
+	assert_true(th_eventually(file_nonempty, ready, T_MS));
+	Executor__InspectReply *info = inspect(c);
+	assert_non_null(info->after_exit);
+	assert_string_equal(info->after_exit->state, "pending");
+	assert_string_equal(info->after_exit->cmd, "/bin/sh");
+	assert_int_equal(info->after_exit->timeout_ms, 5000);
+	ec_free(info);
+	usleep(200000);
+	char *text = task_file("after-once", "after");
+	assert_null(text); /* not while the task runs */
+
+	fs_write_atomic(go, "x", 1, 0600);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 4);
+	ec_free(w);
+	info = after_reaches(c, "exited", T_MS);
+	assert_int_equal(info->after_exit->exit_code, 0);
+	assert_true(info->after_exit->pid > 0);
+	assert_true(info->after_exit->finished_unix_ns >= info->after_exit->started_unix_ns);
+	assert_true(info->after_exit->started_unix_ns >= info->exit->finished_unix_ns);
+	assert_int_equal(info->exit->exit_code, 4);
+	ec_free(info);
+	exit_executor(c);
+	/* it saw the record, whole, and ran once */
+	char *record = task_file("after-once", "exit.json");
+	text = task_file("after-once", "after");
+	assert_non_null(record);
+	assert_non_null(text);
+	assert_string_equal(text, record);
+	assert_int_equal(count_lines(text), 1);
+	assert_non_null(strstr(text, "\"ExitCode\":4"));
+	free(record);
+	free(text);
+	text = task_file("after-once", "executor.log");
+	assert_non_null(strstr(text, "after_exit: started /bin/sh as pid"));
+	assert_non_null(strstr(text, "exited with code 0"));
+	free(text);
+}
+
+/* A failing or hanging command is reported (Inspect, executor.log) and never
+ * changes the task's result. */
+static void test_after_exit_failure_and_timeout_leave_the_result(void **state)
+{
+	struct after_cmd a;
+	Executor__WaitReply *w;
+
+	(void)state;
+	ec_client *c = spawn("after-fail", NULL);
+	launch_sh_after(c, "exit 5", after_sh(&a, th_tmpdir("after-fail"), "echo oops >&2; exit 3", 0));
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 5);
+	ec_free(w);
+	Executor__InspectReply *info = after_reaches(c, "exited", T_MS);
+	assert_int_equal(info->after_exit->exit_code, 3);
+	assert_int_equal(info->after_exit->timeout_ms, 60000); /* the default */
+	assert_int_equal(info->exit->exit_code, 5);
+	ec_free(info);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 5);
+	assert_int_equal(r->signal, 0);
+	ec_free(w);
+	exit_executor(c);
+	char *text = task_file("after-fail", "exit.json");
+	assert_non_null(strstr(text, "\"ExitCode\":5"));
+	free(text);
+	text = task_file("after-fail", "executor.log");
+	assert_non_null(strstr(text, "after_exit: oops\n"));
+	assert_non_null(strstr(text, "failed with exit code 3"));
+	free(text);
+
+	/* one that would run for ever: SIGKILLed at its timeout */
+	c = spawn("after-hang", NULL);
+	launch_sh_after(c, "exit 0", after_sh(&a, th_tmpdir("after-hang"),
+		"echo $$ > \"$TASKDIR/after.pid\"; exec sleep 100", 300));
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+	ec_free(w);
+	info = after_reaches(c, "timed out", T_MS);
+	assert_int_equal(info->after_exit->signal, SIGKILL);
+	assert_int_equal(info->after_exit->exit_code, 128 + SIGKILL);
+	int64_t ran_ms = (info->after_exit->finished_unix_ns - info->after_exit->started_unix_ns) / 1000000;
+	assert_true(ran_ms >= 300 && ran_ms < 5000);
+	pid_t hung = info->after_exit->pid;
+	ec_free(info);
+	assert_false(th_alive(hung));
+	r = wait_result(c, 0, &w);
+	assert_int_equal(r->exit_code, 0);
+	assert_int_equal(r->signal, 0);
+	ec_free(w);
+	exit_executor(c);
+	text = task_file("after-hang", "executor.log");
+	assert_non_null(strstr(text, "timed out after"));
+	free(text);
+}
+
+static bool executor_gone(void *arg)
+{
+	const ra_config *rec = arg;
+	return !(th_alive(rec->pid) && proc_matches(rec->pid, rec->pid_start_time));
+}
+
+/* Told to leave (Exit, SIGTERM, the idle timeout) while the command runs,
+ * the executor waits for it first (bounded by its timeout). */
+static void test_after_exit_holds_the_leaving_executor(void **state)
+{
+	static const char *const how[] = {"exit", "sigterm", "idle"};
+	const char *slow = "sleep 1.5; echo done > \"$TASKDIR/after\"";
+
+	(void)state;
+	for (int i = 0; i < 3; i++) {
+		char name[64];
+		struct after_cmd a;
+		Executor__WaitReply *w;
+		ra_config rec;
+		ec_client *c;
+		char err[512];
+
+		snprintf(name, sizeof(name), "after-leave-%s", how[i]);
+		/* the idle time also counts from start-up until Launch: long
+		 * enough for a slow (valgrind) start */
+		ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir(name),
+			.idle_timeout_ms = i == 2 ? 2000 : 0};
+		if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
+			fail_msg("spawn: %s", err);
+		th_track(rec.pid, rec.pid_start_time);
+		launch_sh_after(c, "exit 0", after_sh(&a, th_tmpdir(name), i == 2 ? "sleep 3.5; echo done > "
+			"\"$TASKDIR/after\"" : slow, T_MS));
+		assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+		ec_free(w);
+		if (i == 0) {
+			Executor__ExitRequest er = EXECUTOR__EXIT_REQUEST__INIT;
+			Executor__ExitReply *erep = NULL;
+			rpc_error e;
+			assert_int_equal(ec_exit(c, &er, &erep, T_MS, &e), RPC__STATUS__OK);
+			ec_free(erep);
+		} else if (i == 1) {
+			assert_int_equal(proc_signal_if_matches(rec.pid, rec.pid_start_time, SIGTERM), 0);
+		}
+		usleep(i == 2 ? 2500000 : 700000); /* (idle: past its 2 s) */
+		assert_false(executor_gone(&rec));
+		char *text = task_file(name, "after");
+		assert_null(text);
+		assert_true(th_eventually(executor_gone, &rec, T_MS));
+		text = task_file(name, "after");
+		assert_non_null(text);
+		assert_string_equal(text, "done\n");
+		free(text);
+		text = task_file(name, "executor.log");
+		if (i < 2)
+			assert_non_null(strstr(text, i == 0 ? "told to exit: after_exit (pid " :
+				"terminating: after_exit (pid "));
+		free(text);
+		ec_close(c);
+		ra_config_free(&rec);
+	}
+}
+
+/* A task stopped by Shutdown gets its after_exit too, and the grace period's
+ * SIGKILL to the task's tree spares it. */
+static void test_after_exit_after_shutdown(void **state)
+{
+	char ready[4200], script[8192];
+	struct after_cmd a;
+	Executor__WaitReply *w;
+
+	(void)state;
+	const char *dir = th_tmpdir("after-stop");
+	ec_client *c = spawn("after-stop", NULL);
+	snprintf(ready, sizeof(ready), "%s/ready", dir);
+	snprintf(script, sizeof(script), "echo > %s; exec sleep 100", ready);
+	/* runs past the grace period */
+	launch_sh_after(c, script, after_sh(&a, dir, "sleep 1; cat \"$TASKDIR/exit.json\" > \"$TASKDIR/after\"", T_MS));
+	assert_true(th_eventually(file_nonempty, ready, T_MS));
+	shutdown_task(c, 300);
+	Executor__ExitResult *r = wait_result(c, 0, &w);
+	assert_int_equal(r->signal, SIGTERM);
+	ec_free(w);
+	Executor__InspectReply *info = after_reaches(c, "exited", T_MS);
+	assert_int_equal(info->after_exit->exit_code, 0);
+	assert_int_equal(info->after_exit->signal, 0);
+	ec_free(info);
+	char *text = task_file("after-stop", "after");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"Signal\":15"));
+	free(text);
+	exit_executor(c);
+}
+
+/* Its args, its environment (only the one given), its cwd (the task dir by
+ * default) and its output, a prefixed line each in executor.log. */
+static void test_after_exit_args_env_and_output(void **state)
+{
+	Executor__AfterExit ae = EXECUTOR__AFTER_EXIT__INIT;
+	Executor__WaitReply *w;
+	char taskdir[4200], *args[4], *env[3];
+
+	(void)state;
+	const char *dir = th_tmpdir("after-env");
+	setenv("RKTD_AFTER_LEAK", "from the test", 1); /* the executor has it; the command must not */
+	ec_client *c = spawn("after-env", NULL);
+	unsetenv("RKTD_AFTER_LEAK");
+	snprintf(taskdir, sizeof(taskdir), "TASKDIR=%s", dir);
+	args[0] = "-c";
+	args[1] = "printf '%s|%s|%s|%s|%s\\n' \"$0\" \"$1\" \"$FOO\" \"${RKTD_AFTER_LEAK-unset}\" \"$(pwd)\" "
+		"> \"$TASKDIR/after\"; echo 'line one'; printf 'line two\\n\\033[31mred' >&2";
+	args[2] = "zero";
+	args[3] = "one two";
+	env[0] = taskdir;
+	env[1] = "FOO=bar baz";
+	env[2] = "PATH=/usr/local/bin:/usr/bin:/bin";
+	ae.cmd = "sh"; /* found on the env's PATH */
+	ae.args = args;
+	ae.n_args = 4;
+	ae.env = env;
+	ae.n_env = 3;
+	launch_sh_after(c, "exit 0", &ae);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+	ec_free(w);
+	Executor__InspectReply *info = after_reaches(c, "exited", T_MS);
+	assert_int_equal(info->after_exit->exit_code, 0);
+	assert_true(info->after_exit->cmd[0] == '/');
+	assert_non_null(strstr(info->after_exit->cmd, "/sh"));
+	assert_int_equal(info->after_exit->n_args, 4);
+	assert_string_equal(info->after_exit->args[3], "one two");
+	ec_free(info);
+	exit_executor(c);
+	char want[8600];
+	snprintf(want, sizeof(want), "zero|one two|bar baz|unset|%s\n", dir);
+	char *text = task_file("after-env", "after");
+	assert_non_null(text);
+	assert_string_equal(text, want);
+	free(text);
+	text = task_file("after-env", "executor.log");
+	assert_non_null(strstr(text, "after_exit: line one\n"));
+	assert_non_null(strstr(text, "after_exit: line two\n"));
+	assert_non_null(strstr(text, "after_exit: ?[31mred\n")); /* no raw escapes in the log */
+	free(text);
+}
+
+/* Until the exit record is on disk the command waits ("pending"); once the
+ * record can be written, it runs. A directory in the record's place makes
+ * the write fail (moving the task dir would move the socket too). */
+static void test_after_exit_waits_for_the_record(void **state)
+{
+	char blocker[4200], inside[4300];
+	struct after_cmd a;
+	Executor__WaitReply *w;
+
+	(void)state;
+	const char *dir = th_tmpdir("after-norecord");
+	ec_client *c = spawn("after-norecord", NULL);
+	snprintf(blocker, sizeof(blocker), "%s/exit.json", dir);
+	snprintf(inside, sizeof(inside), "%s/x", blocker);
+	assert_int_equal(mkdir(blocker, 0700), 0);
+	assert_int_equal(mkdir(inside, 0700), 0);
+	launch_sh_after(c, "exit 6", after_sh(&a, dir, "cat \"$TASKDIR/exit.json\" > \"$TASKDIR/after\"", T_MS));
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 6);
+	ec_free(w);
+	usleep(1500000); /* a retry or two fail meanwhile */
+	Executor__InspectReply *info = inspect(c);
+	assert_string_equal(info->after_exit->state, "pending");
+	assert_string_equal(info->exit_record, "");
+	ec_free(info);
+	char *text = task_file("after-norecord", "after");
+	assert_null(text);
+	assert_int_equal(rmdir(inside), 0);
+	assert_int_equal(rmdir(blocker), 0);
+	info = after_reaches(c, "exited", T_MS);
+	assert_int_equal(info->after_exit->exit_code, 0);
+	assert_string_equal(info->exit_record, blocker);
+	ec_free(info);
+	text = task_file("after-norecord", "after");
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"ExitCode\":6"));
+	free(text);
+	exit_executor(c);
+}
+
+/* A bad after_exit fails the Launch (nothing starts); one that cannot start
+ * after the exit is "not run", the task's result unchanged. */
+static void test_after_exit_bad_requests(void **state)
+{
+	Executor__LaunchReply *rep = NULL;
+	struct after_cmd a;
+	Executor__WaitReply *w;
+	rpc_error e;
+
+	(void)state;
+	const char *dir = th_tmpdir("after-bad");
+	ec_client *c = spawn("after-bad", NULL);
+	Executor__AfterExit *ae = after_sh(&a, dir, "true", 0);
+	ae->cmd = "";
+	assert_int_equal(launch_after(c, "exit 0", ae, &rep, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "after_exit needs a command"));
+	ae->cmd = "/nonexistent/cleanup";
+	assert_int_equal(launch_after(c, "exit 0", ae, &rep, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "/nonexistent/cleanup"));
+	ae->cmd = "/bin/sh";
+	ae->timeout_ms = -1;
+	assert_int_equal(launch_after(c, "exit 0", ae, &rep, &e), RPC__STATUS__INVALID_ARGUMENT);
+	assert_non_null(strstr(e.message, "negative"));
+	Executor__InspectReply *info = inspect(c);
+	assert_string_equal(info->state, "idle");
+	assert_null(info->after_exit); /* a refused Launch keeps nothing */
+	ec_free(info);
+	ae->timeout_ms = 0;
+	ae->cwd = "/nonexistent-dir";
+	launch_sh_after(c, "exit 2", ae);
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 2);
+	ec_free(w);
+	info = after_reaches(c, "not run", T_MS);
+	assert_non_null(strstr(info->after_exit->error, "/nonexistent-dir"));
+	assert_int_equal(info->exit->exit_code, 2);
+	ec_free(info);
+	exit_executor(c);
+	char *text = task_file("after-bad", "executor.log");
+	assert_non_null(strstr(text, "after_exit: not run: cannot start"));
+	free(text);
+}
+
+/* end_leftovers: what the task left running is gone before the command
+ * runs (a pod lock held by the app's child, say); without it, it lives on. */
+static void test_after_exit_end_leftovers(void **state)
+{
+	(void)state;
+	for (int end = 0; end < 2; end++) {
+		char name[64], pidfile[1024], script[8192], check[2048];
+		struct after_cmd a;
+		Executor__WaitReply *w;
+
+		snprintf(name, sizeof(name), "after-leftovers-%d", end);
+		const char *dir = th_tmpdir(name);
+		ec_client *c = spawn(name, NULL);
+		snprintf(pidfile, sizeof(pidfile), "%.900s/leftover.pid", dir);
+		snprintf(script, sizeof(script),
+			"setsid sh -c 'echo $$ > %s.tmp; mv %s.tmp %s; exec sleep 1000' & "
+			"while [ ! -s %s ]; do sleep 0.01; done; exit 0", pidfile, pidfile, pidfile, pidfile);
+		/* its state letter, "Z" or nothing once it is dead */
+		snprintf(check, sizeof(check), "p=$(cat %s); s=$(cut -d' ' -f3 /proc/$p/stat 2>/dev/null); "
+			"echo \"${s:-gone}\" > \"$TASKDIR/after\"", pidfile);
+		Executor__AfterExit *ae = after_sh(&a, dir, check, T_MS);
+		ae->end_leftovers = end;
+		launch_sh_after(c, script, ae);
+		assert_int_equal(wait_result(c, 0, &w)->exit_code, 0);
+		ec_free(w);
+		ec_free(after_reaches(c, "exited", T_MS));
+		char *text = task_file(name, "after");
+		assert_non_null(text);
+		if (end)
+			assert_true(strcmp(text, "Z\n") == 0 || strcmp(text, "gone\n") == 0);
+		else
+			assert_string_equal(text, "S\n");
+		free(text);
+		exit_executor(c);
+	}
+}
+
+/* ---- a peer of protocol 1 (the release before after_exit) ---- */
+
+static int fake_launches;
+
+static void fake_version(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
+	Executor__VersionReply r = EXECUTOR__VERSION_REPLY__INIT;
+
+	(void)msg;
+	(void)arg;
+	r.version = "0.1.0";
+	r.protocol = 1;
+	r.min_protocol = 1;
+	r.pid = getpid();
+	rpc_reply(call, &r.base);
+}
+
+static void fake_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
+{
+	Executor__LaunchReply r = EXECUTOR__LAUNCH_REPLY__INIT;
+
+	(void)msg;
+	(void)arg;
+	__atomic_add_fetch(&fake_launches, 1, __ATOMIC_SEQ_CST);
+	r.pid = 4242;
+	rpc_reply(call, &r.base);
+}
+
+/* ec_launch never sends after_exit to an executor of protocol 1, which
+ * would drop the field and launch the task: it refuses with one sentence
+ * naming both protocols. Without after_exit the launch goes through. An
+ * in-process server answering as protocol 1 stands for the old executor. */
+static void test_after_exit_refused_by_protocol_1_peer(void **state)
+{
+	static const rpc_handler handlers[] = {fake_version, fake_launch, NULL, NULL, NULL, NULL, NULL, NULL, NULL};
+	rpc_server_config cfg = {.service = &executor__executor__descriptor, .handlers = handlers,
+		.token = "fake-token"};
+	Executor__LaunchReply *rep = NULL;
+	struct after_cmd a;
+	rpc_server *srv;
+	char sock[4200], url[4300], err[512];
+	ra_config rec = {0};
+	ec_client *c;
+	rpc_error e;
+
+	(void)state;
+	snprintf(sock, sizeof(sock), "%s/fake.sock", th_tmpdir("after-proto1"));
+	snprintf(url, sizeof(url), "ipc://%s", sock);
+	assert_int_equal(rpc_server_open(&srv, &cfg, url), 0);
+	rec.addr_net = "ipc";
+	rec.addr_name = sock;
+	rec.token = "fake-token";
+	if (ec_reattach(&rec, &c, err, sizeof(err)) != 0)
+		fail_msg("reattach: %s", err);
+	assert_int_equal(ec_peer_protocol(c), 1);
+	rep = (void *)1;
+	assert_int_equal(launch_after(c, "exit 0", after_sh(&a, "/tmp", "true", 0), &rep, &e),
+		RPC__STATUS__UNIMPLEMENTED);
+	assert_null(rep);
+	print_message("refusal: %s\n", e.message);
+	assert_non_null(strstr(e.message, "speaks protocol 1"));
+	assert_non_null(strstr(e.message, "protocol 2"));
+	assert_null(strchr(e.message, '\n'));
+	assert_int_equal(__atomic_load_n(&fake_launches, __ATOMIC_SEQ_CST), 0); /* nothing was sent */
+	assert_int_equal(launch_after(c, "exit 0", NULL, &rep, &e), RPC__STATUS__OK);
+	assert_int_equal(rep->pid, 4242);
+	ec_free(rep);
+	assert_int_equal(__atomic_load_n(&fake_launches, __ATOMIC_SEQ_CST), 1);
+	ec_close(c);
+	rpc_server_close(srv);
+}
+
+/* Whatever executor RKTD_EXECUTOR names meets this client: one of protocol
+ * 1 (a previous release built from history) is refused after_exit with the
+ * sentence, launches without it, and reports the result; one of protocol 2
+ * runs it. Run by hand against an old build:
+ *   RKTD_EXECUTOR=/tmp/old-build/executor/rkt-executor TEST_FILTER='*peer*' */
+static void test_after_exit_with_the_spawned_peer(void **state)
+{
+	Executor__LaunchReply *rep = NULL;
+	struct after_cmd a;
+	Executor__WaitReply *w;
+	rpc_error e;
+
+	(void)state;
+	const char *dir = th_tmpdir("after-peer");
+	ra_config rec;
+	ec_client *c = spawn("after-peer", &rec);
+	uint32_t proto = ec_peer_protocol(c);
+	Executor__AfterExit *ae = after_sh(&a, dir, "cat \"$TASKDIR/exit.json\" > \"$TASKDIR/after\"", T_MS);
+	print_message("executor %s speaks protocol %u (min %u)\n", ec_version_info(c)->version, proto,
+		ec_version_info(c)->min_protocol);
+	ra_config_free(&rec);
+	if (proto < EC_PROTOCOL_AFTER_EXIT) {
+		/* why the client checks: sent past ec_launch, the old executor
+		 * launches the task and silently drops the command */
+		const char *odir = th_tmpdir("after-peer-ignored");
+		ra_config orec;
+		ec_client *old = spawn("after-peer-ignored", &orec);
+		Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
+		Executor__LaunchReply *lrep = NULL;
+		char *args[] = {"-c", "exit 0"}, url[4300];
+		struct after_cmd oa;
+		rpc_client *raw;
+		lr.cmd = "/bin/sh";
+		lr.args = args;
+		lr.n_args = 2;
+		lr.after_exit = after_sh(&oa, odir, "echo ran > \"$TASKDIR/after\"", T_MS);
+		snprintf(url, sizeof(url), "ipc://%s", orec.addr_name);
+		assert_int_equal(rpc_client_open(&raw, url, orec.token, &e), 0);
+		assert_int_equal(rpc_client_call(raw, &executor__executor__descriptor, "Launch", &lr.base,
+			(ProtobufCMessage **)&lrep, T_MS, &e), RPC__STATUS__OK);
+		ec_free(lrep);
+		rpc_client_close(raw);
+		assert_int_equal(wait_result(old, 0, &w)->exit_code, 0);
+		ec_free(w);
+		usleep(500000);
+		exit_executor(old);
+		char *ran = task_file("after-peer-ignored", "after");
+		assert_null(ran);
+		print_message("sent anyway, the old executor launched the task and ignored after_exit\n");
+		ra_config_free(&orec);
+		assert_int_equal(launch_after(c, "exit 8", ae, &rep, &e), RPC__STATUS__UNIMPLEMENTED);
+		print_message("refusal: %s\n", e.message);
+		assert_non_null(strstr(e.message, "protocol 2"));
+		Executor__InspectReply *info = inspect(c);
+		assert_string_equal(info->state, "idle"); /* nothing reached it */
+		ec_free(info);
+		launch_sh(c, "exit 8", NULL);
+	} else {
+		launch_sh_after(c, "exit 8", ae);
+	}
+	assert_int_equal(wait_result(c, 0, &w)->exit_code, 8);
+	ec_free(w);
+	if (proto >= EC_PROTOCOL_AFTER_EXIT)
+		ec_free(after_reaches(c, "exited", T_MS));
+	Executor__InspectReply *info = inspect(c);
+	if (proto < EC_PROTOCOL_AFTER_EXIT)
+		assert_null(info->after_exit); /* an old executor sends no such field */
+	ec_free(info);
+	exit_executor(c);
+	char *text = task_file("after-peer", "after");
+	if (proto < EC_PROTOCOL_AFTER_EXIT) {
+		assert_null(text);
+	} else {
+		assert_non_null(text);
+		assert_non_null(strstr(text, "\"ExitCode\":8"));
+	}
+	free(text);
+}
+
 static int teardown_all(void **state)
 {
 	int left = th_stop_executors();
@@ -1228,6 +1860,16 @@ int main(void)
 		cmocka_unit_test(test_wire_durations_clamped),
 		cmocka_unit_test(test_launch_reply_start_time_of_quick_task),
 		cmocka_unit_test(test_log_prefix_is_a_plain_name),
+		cmocka_unit_test(test_after_exit_runs_once_after_the_record),
+		cmocka_unit_test(test_after_exit_failure_and_timeout_leave_the_result),
+		cmocka_unit_test(test_after_exit_holds_the_leaving_executor),
+		cmocka_unit_test(test_after_exit_after_shutdown),
+		cmocka_unit_test(test_after_exit_args_env_and_output),
+		cmocka_unit_test(test_after_exit_waits_for_the_record),
+		cmocka_unit_test(test_after_exit_bad_requests),
+		cmocka_unit_test(test_after_exit_end_leftovers),
+		cmocka_unit_test(test_after_exit_refused_by_protocol_1_peer),
+		cmocka_unit_test(test_after_exit_with_the_spawned_peer),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)

@@ -28,17 +28,17 @@ static void test_detected_1_30(void **state)
 	assert_string_equal(fp.rkt_version, "1.30.0");
 	assert_string_equal(fp.appc_version, "0.8.11");
 	assert_int_equal(fp.attrs.n, 4);
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt"), "1");
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt.version"), "1.30.0");
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt.appc.version"), "0.8.11");
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt.volumes.enabled"), "1");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt"), "1");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt.version"), "1.30.0");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt.appc.version"), "0.8.11");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt.volumes.enabled"), "1");
 	assert_int_equal(fp.warnings.n, 0);
 	rd_fingerprint_free(&fp);
 
 	/* volumes disabled: no volumes attribute */
 	assert_int_equal(rd_fingerprint_eval(0, RKT_1_30, false, &fp, &err), 0);
 	assert_int_equal(fp.attrs.n, 3);
-	assert_null(rd_kv_get(&fp.attrs, "driver.rkt.volumes.enabled"));
+	assert_null(kvmap_get(&fp.attrs, "driver.rkt.volumes.enabled"));
 	rd_fingerprint_free(&fp);
 }
 
@@ -50,14 +50,14 @@ static void test_minimum(void **state)
 	assert_int_equal(
 		rd_fingerprint_eval(0, "rkt Version: 1.27.0\nappc Version: 0.8.10\n", true, &fp, &err), 0);
 	assert_true(fp.detected);
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt.version"), "1.27.0");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt.version"), "1.27.0");
 	rd_fingerprint_free(&fp);
 
 	/* 1.27 == 1.27.0; the attribute keeps the text as matched */
 	assert_int_equal(rd_fingerprint_eval(0, "rkt version 1.27\nappc version 0.8\n", true, &fp, &err),
 	                 0);
 	assert_true(fp.detected);
-	assert_string_equal(rd_kv_get(&fp.attrs, "driver.rkt.version"), "1.27");
+	assert_string_equal(kvmap_get(&fp.attrs, "driver.rkt.version"), "1.27");
 	rd_fingerprint_free(&fp);
 
 	assert_int_equal(

@@ -187,11 +187,11 @@ static void test_global_unicast(void **state)
 static void test_manifest_port_map(void **state)
 {
 	(void)state;
-	rd_kv cfg = {0};
-	rd_kv_set(&cfg, "web", "http");
-	rd_kv_set(&cfg, "alt", "http");
-	rd_kv_set(&cfg, "resolver", "dns");
-	rd_kv_set(&cfg, "missing", "nope");
+	kvmap cfg = {0};
+	kvmap_set(&cfg, "web", "http");
+	kvmap_set(&cfg, "alt", "http");
+	kvmap_set(&cfg, "resolver", "dns");
+	kvmap_set(&cfg, "missing", "nope");
 	rd_portmap pm;
 	char *err = NULL;
 	assert_int_equal(rd_manifest_port_map(MANIFEST, &cfg, &pm, &err), 0);
@@ -205,13 +205,13 @@ static void test_manifest_port_map(void **state)
 	assert_int_equal(rd_manifest_port_map(MANIFEST, NULL, &pm, &err), 0);
 	assert_int_equal(pm.n, 0);
 	rd_portmap_free(&pm);
-	rd_kv_free(&cfg);
+	kvmap_free(&cfg);
 }
 
 static void expect_manifest_err(const char *json, const char *msg)
 {
-	rd_kv cfg = {0};
-	rd_kv_set(&cfg, "web", "http");
+	kvmap cfg = {0};
+	kvmap_set(&cfg, "web", "http");
 	rd_portmap pm;
 	char *err = NULL;
 	assert_int_equal(rd_manifest_port_map(json, &cfg, &pm, &err), -1);
@@ -220,7 +220,7 @@ static void expect_manifest_err(const char *json, const char *msg)
 		assert_string_equal(err, msg);
 	assert_int_equal(pm.n, 0);
 	free(err);
-	rd_kv_free(&cfg);
+	kvmap_free(&cfg);
 }
 
 static void test_manifest_errors(void **state)

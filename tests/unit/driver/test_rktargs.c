@@ -20,7 +20,7 @@ static const rd_host_dirs DIRS = {
 	.secrets_dir = "/var/lib/nomad/alloc/a1/web/secrets",
 };
 
-static void expect_argv(const rd_strv *got, const char *const *want)
+static void expect_argv(const strv *got, const char *const *want)
 {
 	size_t n = 0;
 	while (want[n])
@@ -36,12 +36,12 @@ static void expect_argv(const rd_strv *got, const char *const *want)
 		fail();
 	}
 	/* NULL-terminated, as promised */
-	assert_null(rd_strv_argv(got)[got->n]);
+	assert_null(strv_argv(got)[got->n]);
 }
 
 typedef struct built {
 	rd_task task;
-	rd_kv env;
+	kvmap env;
 	rd_rkt_args args;
 	char *err;
 	int rc;
@@ -63,7 +63,7 @@ static void build(built *b, const char *json, bool volumes_enabled)
 static void built_free(built *b)
 {
 	rd_task_free(&b->task);
-	rd_kv_free(&b->env);
+	kvmap_free(&b->env);
 	rd_rkt_args_free(&b->args);
 	free(b->err);
 }
@@ -495,7 +495,7 @@ static void test_err_host_dir(void **state)
 {
 	(void)state;
 	rd_task t;
-	rd_kv env = {0};
+	kvmap env = {0};
 	rd_rkt_args a;
 	char *err = NULL;
 	assert_int_equal(rd_task_parse("{\"name\":\"w\",\"alloc_id\":\"a\",\"config\":{\"image\":\"i\"}}",
@@ -510,7 +510,7 @@ static void test_err_host_dir(void **state)
 	                         "would read as the start of another volume option");
 	assert_int_equal(a.prepare.n, 0);
 	free(err);
-	rd_kv_free(&env);
+	kvmap_free(&env);
 	rd_task_free(&t);
 }
 
@@ -554,25 +554,25 @@ static void test_is_ip(void **state)
 static void test_strv(void **state)
 {
 	(void)state;
-	rd_strv sv = {0};
-	assert_non_null(rd_strv_argv(&sv));
-	assert_null(rd_strv_argv(&sv)[0]);
+	strv sv = {0};
+	assert_non_null(strv_argv(&sv));
+	assert_null(strv_argv(&sv)[0]);
 	for (int i = 0; i < 100; i++)
-		assert_int_equal(rd_strv_appendf(&sv, "a%d", i), 0);
-	assert_int_equal(rd_strv_prepend(&sv, "rkt"), 0);
+		assert_int_equal(strv_appendf(&sv, "a%d", i), 0);
+	assert_int_equal(strv_prepend(&sv, "rkt"), 0);
 	assert_int_equal(sv.n, 101);
 	assert_string_equal(sv.v[0], "rkt");
 	assert_string_equal(sv.v[100], "a99");
 	assert_null(sv.v[101]);
-	char *j = rd_strv_join(&sv, ",");
+	char *j = strv_join(&sv, ",");
 	assert_memory_equal(j, "rkt,a0,a1,", 10);
 	free(j);
-	char **stolen = rd_strv_steal(&sv);
+	char **stolen = strv_steal(&sv);
 	assert_int_equal(sv.n, 0);
 	for (size_t i = 0; stolen[i]; i++)
 		free(stolen[i]);
 	free(stolen);
-	rd_strv_free(&sv);
+	strv_free(&sv);
 }
 
 int main(void)

@@ -1,4 +1,4 @@
-/* The task file, Go durations, Go quoting, UUIDs, the sorted maps. */
+/* The task file, its alloc id, Go durations. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -145,20 +145,6 @@ static void test_task_errors(void **state)
 static void test_alloc_id(void **state)
 {
 	(void)state;
-	char id[37], id2[37];
-	assert_int_equal(rd_uuid4(id), 0);
-	assert_int_equal(rd_uuid4(id2), 0);
-	assert_int_equal(strlen(id), 36);
-	assert_string_not_equal(id, id2);
-	for (int i = 0; i < 36; i++) {
-		if (i == 8 || i == 13 || i == 18 || i == 23)
-			assert_int_equal(id[i], '-');
-		else
-			assert_non_null(strchr("0123456789abcdef", id[i]));
-	}
-	assert_int_equal(id[14], '4');
-	assert_non_null(strchr("89ab", id[19]));
-
 	rd_task t;
 	char *err = NULL;
 	assert_int_equal(rd_task_parse("{\"name\":\"w\",\"config\":{\"image\":\"i\"}}", &t, &err), 0);
@@ -219,83 +205,12 @@ static void test_duration(void **state)
 	}
 }
 
-static void test_quote(void **state)
-{
-	(void)state;
-	static const struct {
-		const char *in, *q, *ascii;
-	} cases[] = {
-		{"plain", "\"plain\"", "\"plain\""},
-		{"", "\"\"", "\"\""},
-		{"a\"b\\c", "\"a\\\"b\\\\c\"", "\"a\\\"b\\\\c\""},
-		{"\a\b\f\n\r\t\v", "\"\\a\\b\\f\\n\\r\\t\\v\"", "\"\\a\\b\\f\\n\\r\\t\\v\""},
-		{"\x01\x7f", "\"\\x01\\x7f\"", "\"\\x01\\x7f\""},
-		{"caf\xc3\xa9", "\"caf\xc3\xa9\"", "\"caf\\u00e9\""},
-		{"\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"", "\"\\U0001f600\""},
-		{"\xff" "a", "\"\\xffa\"", "\"\\xffa\""},
-		{"\xc2\xa0", "\"\\u00a0\"", "\"\\u00a0\""},
-		{"\xc2\x85", "\"\\u0085\"", "\"\\u0085\""},
-		{"\xed\xa0\x80", "\"\\xed\\xa0\\x80\"", "\"\\xed\\xa0\\x80\""},
-		{"\xc0\xaf", "\"\\xc0\\xaf\"", "\"\\xc0\\xaf\""},
-	};
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		char *q = rd_quote(cases[i].in, false), *a = rd_quote(cases[i].in, true);
-		assert_string_equal(q, cases[i].q);
-		assert_string_equal(a, cases[i].ascii);
-		free(q);
-		free(a);
-	}
-	rd_strv sv = {0};
-	char *l = rd_quote_list_ascii(&sv);
-	assert_string_equal(l, "[]");
-	free(l);
-	rd_strv_append(&sv, "a");
-	rd_strv_append(&sv, "b c");
-	l = rd_quote_list_ascii(&sv);
-	assert_string_equal(l, "[\"a\" \"b c\"]");
-	free(l);
-	rd_strv_free(&sv);
-}
-
-static void test_kv_and_portmap(void **state)
-{
-	(void)state;
-	rd_kv kv = {0};
-	const char *keys[] = {"m", "b", "z", "a", "b", "NOMAD", "_x"};
-	for (size_t i = 0; i < 7; i++)
-		assert_int_equal(rd_kv_set(&kv, keys[i], keys[i]), 0);
-	assert_int_equal(rd_kv_set(&kv, "b", "second"), 0);
-	assert_int_equal(kv.n, 6);
-	const char *order[] = {"NOMAD", "_x", "a", "b", "m", "z"};
-	for (size_t i = 0; i < 6; i++)
-		assert_string_equal(kv.v[i].key, order[i]);
-	assert_string_equal(rd_kv_get(&kv, "b"), "second");
-	assert_null(rd_kv_get(&kv, "c"));
-	rd_kv copy = {0};
-	assert_int_equal(rd_kv_copy(&copy, &kv), 0);
-	assert_int_equal(copy.n, 6);
-	rd_kv_free(&copy);
-	rd_kv_free(&kv);
-	assert_int_equal(kv.n, 0);
-
-	rd_portmap pm = {0};
-	assert_int_equal(rd_portmap_set(&pm, "http", 80), 0);
-	assert_int_equal(rd_portmap_set(&pm, "db", 5432), 0);
-	assert_int_equal(rd_portmap_set(&pm, "http", 8080), 0);
-	assert_int_equal(pm.n, 2);
-	assert_string_equal(pm.v[0].label, "db");
-	assert_int_equal(rd_portmap_get(&pm, "http"), 8080);
-	assert_int_equal(rd_portmap_get(&pm, "nope"), 0);
-	rd_portmap_free(&pm);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_full_task),
 		cmocka_unit_test(test_task_errors), cmocka_unit_test(test_alloc_id),
-		cmocka_unit_test(test_duration),    cmocka_unit_test(test_quote),
-		cmocka_unit_test(test_kv_and_portmap),
+		cmocka_unit_test(test_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,7 +20,7 @@ static void parse(const char *json, rd_task *t)
 	}
 }
 
-static void expect_env(const rd_kv *env, const char *const *want)
+static void expect_env(const kvmap *env, const char *const *want)
 {
 	size_t n = 0;
 	while (want[n])
@@ -43,7 +43,7 @@ static void test_build(void **state)
 {
 	(void)state;
 	rd_task t;
-	rd_kv env = {0};
+	kvmap env = {0};
 	char *err = NULL;
 	parse("{\"name\":\"web\",\"alloc_id\":\"a1\",\"resources\":{\"cpu\":250,\"memory\":128,"
 	      "\"networks\":[{\"ip\":\"10.0.0.5\",\"reserved_ports\":[{\"label\":\"http\",\"value\":80}],"
@@ -82,13 +82,13 @@ static void test_build(void **state)
 	rd_portmap_set(&dp, "http", 8080);
 	rd_portmap_set(&dp, "other", 1);
 	assert_int_equal(rd_taskenv_build(&t, &dp, &env, &err), 0);
-	assert_string_equal(rd_kv_get(&env, "NOMAD_PORT_http"), "8080");
-	assert_string_equal(rd_kv_get(&env, "NOMAD_HOST_PORT_http"), "80");
-	assert_string_equal(rd_kv_get(&env, "NOMAD_ADDR_http"), "10.0.0.5:80");
-	assert_string_equal(rd_kv_get(&env, "NOMAD_PORT_admin"), "20000");
-	assert_null(rd_kv_get(&env, "NOMAD_PORT_other"));
+	assert_string_equal(kvmap_get(&env, "NOMAD_PORT_http"), "8080");
+	assert_string_equal(kvmap_get(&env, "NOMAD_HOST_PORT_http"), "80");
+	assert_string_equal(kvmap_get(&env, "NOMAD_ADDR_http"), "10.0.0.5:80");
+	assert_string_equal(kvmap_get(&env, "NOMAD_PORT_admin"), "20000");
+	assert_null(kvmap_get(&env, "NOMAD_PORT_other"));
 	rd_portmap_free(&dp);
-	rd_kv_free(&env);
+	kvmap_free(&env);
 	rd_task_free(&t);
 }
 
@@ -96,7 +96,7 @@ static void test_task_env_interpolation(void **state)
 {
 	(void)state;
 	rd_task t;
-	rd_kv env = {0};
+	kvmap env = {0};
 	char *err = NULL;
 	parse("{\"name\":\"web\",\"alloc_id\":\"a1\",\"env\":{"
 	      "\"URL\":\"http://${NOMAD_IP_http}:${NOMAD_PORT_http}/${NOMAD_TASK_NAME}\","
@@ -108,15 +108,15 @@ static void test_task_env_interpolation(void **state)
 	      "\"config\":{\"image\":\"i\"}}",
 	      &t);
 	assert_int_equal(rd_taskenv_build(&t, NULL, &env, &err), 0);
-	assert_string_equal(rd_kv_get(&env, "URL"), "http://10.0.0.5:80/web");
+	assert_string_equal(kvmap_get(&env, "URL"), "http://10.0.0.5:80/web");
 	/* against the Nomad variables only: another task var is not seen */
-	assert_string_equal(rd_kv_get(&env, "B"), "${A}-/local");
+	assert_string_equal(kvmap_get(&env, "B"), "${A}-/local");
 	/* a task var overrides a Nomad one, but others still see Nomad's */
-	assert_string_equal(rd_kv_get(&env, "NOMAD_TASK_DIR"), "/mine");
-	assert_string_equal(rd_kv_get(&env, "C"), "/local");
+	assert_string_equal(kvmap_get(&env, "NOMAD_TASK_DIR"), "/mine");
+	assert_string_equal(kvmap_get(&env, "C"), "/local");
 	/* no node here: node attributes stay as written */
-	assert_string_equal(rd_kv_get(&env, "D"), "${node.unique.id} ${attr.kernel.name}");
-	rd_kv_free(&env);
+	assert_string_equal(kvmap_get(&env, "D"), "${node.unique.id} ${attr.kernel.name}");
+	kvmap_free(&env);
 	rd_task_free(&t);
 }
 
@@ -124,7 +124,7 @@ static void test_clean_keys(void **state)
 {
 	(void)state;
 	rd_task t;
-	rd_kv env = {0};
+	kvmap env = {0};
 	char *err = NULL;
 	parse("{\"name\":\"web\",\"alloc_id\":\"a1\",\"env\":{\"1BAD-key\":\"v\",\"ok.dot\":\"d\","
 	      "\"X\":\"${NOMAD_PORT_my-http}\"},"
@@ -133,12 +133,12 @@ static void test_clean_keys(void **state)
 	      "\"config\":{\"image\":\"i\"}}",
 	      &t);
 	assert_int_equal(rd_taskenv_build(&t, NULL, &env, &err), 0);
-	assert_string_equal(rd_kv_get(&env, "_BAD_key"), "v");
-	assert_string_equal(rd_kv_get(&env, "ok.dot"), "d");
-	assert_string_equal(rd_kv_get(&env, "NOMAD_PORT_my_http"), "80");
-	assert_null(rd_kv_get(&env, "NOMAD_PORT_my-http"));
+	assert_string_equal(kvmap_get(&env, "_BAD_key"), "v");
+	assert_string_equal(kvmap_get(&env, "ok.dot"), "d");
+	assert_string_equal(kvmap_get(&env, "NOMAD_PORT_my_http"), "80");
+	assert_null(kvmap_get(&env, "NOMAD_PORT_my-http"));
 	/* task env values are interpolated before keys are cleaned (as in Go) */
-	assert_string_equal(rd_kv_get(&env, "X"), "80");
+	assert_string_equal(kvmap_get(&env, "X"), "80");
 
 	char *k = rd_env_clean_key("a-b c$9_.Z0");
 	assert_string_equal(k, "a_b_c_9_.Z0");
@@ -146,18 +146,18 @@ static void test_clean_keys(void **state)
 	k = rd_env_clean_key("9x");
 	assert_string_equal(k, "_x");
 	free(k);
-	rd_kv_free(&env);
+	kvmap_free(&env);
 	rd_task_free(&t);
 }
 
 static void test_replace(void **state)
 {
 	(void)state;
-	rd_kv env = {0};
-	rd_kv_set(&env, "A", "1");
-	rd_kv_set(&env, "B", "${A}");
-	rd_kv_set(&env, "a.b-c_d", "dots");
-	rd_kv_set(&env, "EMPTY", "");
+	kvmap env = {0};
+	kvmap_set(&env, "A", "1");
+	kvmap_set(&env, "B", "${A}");
+	kvmap_set(&env, "a.b-c_d", "dots");
+	kvmap_set(&env, "EMPTY", "");
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
@@ -182,15 +182,15 @@ static void test_replace(void **state)
 		assert_string_equal(r, cases[i].out);
 		free(r);
 	}
-	rd_strv in = {0}, out = {0};
-	rd_strv_append(&in, "${A}");
-	rd_strv_append(&in, "b");
+	strv in = {0}, out = {0};
+	strv_append(&in, "${A}");
+	strv_append(&in, "b");
 	assert_int_equal(rd_env_replace_all(&in, &env, &out), 0);
 	assert_int_equal(out.n, 2);
 	assert_string_equal(out.v[0], "1");
-	rd_strv_free(&in);
-	rd_strv_free(&out);
-	rd_kv_free(&env);
+	strv_free(&in);
+	strv_free(&out);
+	kvmap_free(&env);
 }
 
 static void test_host_env_filter(void **state)
@@ -211,32 +211,32 @@ static void test_host_env_filter(void **state)
 		"EQ=a=b",
 		NULL,
 	};
-	rd_strv out = {0};
+	strv out = {0};
 	assert_int_equal(rd_host_env_filter(environ_, NULL, &out), 0);
 	const char *want[] = {"EMPTY=", "EQ=a=b", "HOME=/root", "PATH=/usr/bin"};
 	assert_int_equal(out.n, 4);
 	for (size_t i = 0; i < 4; i++)
 		assert_string_equal(out.v[i], want[i]);
-	rd_strv_free(&out);
+	strv_free(&out);
 
 	/* an overriding list; names are compared as split, spaces included */
 	assert_int_equal(rd_host_env_filter(environ_, "HOME, PATH,EQ", &out), 0);
 	assert_int_equal(out.n, 8);
-	assert_null(rd_strv_argv(&out)[8]);
+	assert_null(strv_argv(&out)[8]);
 	for (size_t i = 0; i < out.n; i++) {
 		assert_true(strncmp(out.v[i], "HOME=", 5) != 0);
 		assert_true(strncmp(out.v[i], "EQ=", 3) != 0);
 	}
 	assert_string_equal(out.v[out.n - 1], "VAULT_TOKEN=s.secret");
-	rd_strv_free(&out);
+	strv_free(&out);
 
 	/* an empty list filters nothing */
 	assert_int_equal(rd_host_env_filter(environ_, "", &out), 0);
 	assert_int_equal(out.n, 10);
-	rd_strv_free(&out);
+	strv_free(&out);
 	assert_int_equal(rd_host_env_filter(NULL, NULL, &out), 0);
 	assert_int_equal(out.n, 0);
-	rd_strv_free(&out);
+	strv_free(&out);
 }
 
 int main(void)

@@ -64,8 +64,8 @@ static void test_all_fields(void **state)
 	assert_false(c.no_overlay);
 	/* mapMergeStrStr: merged in order, the later "http" wins */
 	assert_int_equal(c.port_map.n, 2);
-	assert_string_equal(rd_kv_get(&c.port_map, "http"), "web2");
-	assert_string_equal(rd_kv_get(&c.port_map, "db"), "pg");
+	assert_string_equal(kvmap_get(&c.port_map, "http"), "web2");
+	assert_string_equal(kvmap_get(&c.port_map, "db"), "pg");
 	rd_config_free(&c);
 }
 
@@ -186,7 +186,7 @@ static void test_weak_decoding(void **state)
 	assert_string_equal(c.args.v[2], "2.5");
 	assert_string_equal(c.args.v[3], "-0.125");
 	assert_string_equal(c.args.v[4], "1000000000000000000000");
-	assert_string_equal(rd_kv_get(&c.port_map, "http"), "8080");
+	assert_string_equal(kvmap_get(&c.port_map, "http"), "8080");
 	rd_config_free(&c);
 }
 

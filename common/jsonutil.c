@@ -1,0 +1,29 @@
+/* jsonutil: helpers for parsers over cJSON trees. */
+#include "jsonutil.h"
+
+#include <string.h>
+
+const char *json_kind(const cJSON *v)
+{
+	if (cJSON_IsString(v))
+		return "string";
+	if (cJSON_IsNumber(v))
+		return "number";
+	if (cJSON_IsBool(v))
+		return "bool";
+	if (cJSON_IsArray(v))
+		return "array";
+	if (cJSON_IsObject(v))
+		return "object";
+	if (cJSON_IsNull(v))
+		return "null";
+	return "invalid value";
+}
+
+bool json_key_repeated(const cJSON *obj, const cJSON *item)
+{
+	for (const cJSON *p = obj->child; p && p != item; p = p->next)
+		if (strcmp(p->string, item->string) == 0)
+			return true;
+	return false;
+}

@@ -1,0 +1,104 @@
+/* rkt-driver wait, stop and signal: await or end a task. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+int cmd_wait(struct cli *c, int argc, char **argv)
+{
+	const char *given;
+	int rc = one_id(argc, argv, "usage: rkt-driver wait ID\n\nWaits for the task to end, prints its "
+		"exit result and exits with its code\n(128+N when signal N ended it).\n", &given, NULL);
+	rd_exit res;
+	char *err = NULL, *id = NULL;
+
+	if (rc >= 0)
+		return rc;
+	rc = EXIT_DRIVER;
+	rd_handle *h = open_task(c, given, &id, &rc);
+	if (h == NULL)
+		return rc == EXIT_FAIL ? EXIT_DRIVER : rc;
+	if (rd_wait(h, 0, &res, &err) < 0) {
+		rc = fail(EXIT_DRIVER, "task %s: %s", id, err ? err : "out of memory");
+		free(err);
+	} else if (res.error != NULL) {
+		/* the task ended, its own result is unknown: never an exit code */
+		rc = fail(EXIT_DRIVER, "task %s: %s", id, res.error);
+		rd_exit_free(&res);
+	} else {
+		print_exit(stdout, &res);
+		rc = exit_code_of(&res);
+		rd_exit_free(&res);
+	}
+	rd_handle_free(h);
+	free(id);
+	return rc;
+}
+
+int cmd_stop(struct cli *c, int argc, char **argv)
+{
+	const char *given;
+	int rc = one_id(argc, argv, "usage: rkt-driver stop ID\n\nSends SIGTERM to the task's processes, "
+		"SIGKILL to all of them after its kill timeout,\nand prints how it ended (or why that is "
+		"unknown; then it exits 0 once the pod is gone).\n", &given, NULL);
+	rd_exit res;
+	char *err = NULL, *id = NULL;
+
+	if (rc >= 0)
+		return rc;
+	rd_handle *h = open_task(c, given, &id, &rc);
+	if (h == NULL)
+		return rc;
+	if (rd_kill(h, &err) != 0 || rd_wait(h, 0, &res, &err) < 0) {
+		rc = fail(EXIT_FAIL, "task %s: %s", id, err ? err : "out of memory");
+		free(err);
+	} else {
+		/* stopped; how it ended, or why that is unknown */
+		if (res.error != NULL)
+			printf("exit result unknown: %s\n", res.error);
+		else
+			print_exit(stdout, &res);
+		rd_exit_free(&res);
+		rc = 0;
+	}
+	rd_handle_free(h);
+	free(id);
+	return rc;
+}
+
+int cmd_signal(struct cli *c, int argc, char **argv)
+{
+	int rc = 0, i = parse_flags(argc, argv, NULL,
+		"usage: rkt-driver signal ID SIGNAL\n\nSends SIGNAL (a number or a name such as HUP or "
+		"SIGUSR1) to the task's process group.\n", &rc);
+	char *err = NULL;
+	int sig = 0;
+
+	if (i < 0)
+		return rc;
+	if (i != argc - 2)
+		return fail(EXIT_USAGE, "signal takes a task id and a signal");
+	const char *name = argv[i + 1];
+	if (strncmp(name, "SIG", 3) == 0)
+		name += 3;
+	for (int s = 1; s < NSIG && sig == 0; s++) {
+		const char *abbrev = sigabbrev_np(s);
+		if (abbrev != NULL && strcmp(abbrev, name) == 0)
+			sig = s;
+	}
+	if (sig == 0) {
+		char *end;
+		long v = strtol(argv[i + 1], &end, 10);
+		if (*end != '\0' || v < 1 || v >= NSIG)
+			return fail(EXIT_USAGE, "\"%s\" is not a signal", argv[i + 1]);
+		sig = (int)v;
+	}
+	rd_handle *h = open_task(c, argv[i], NULL, &rc);
+	if (h == NULL)
+		return rc;
+	rc = rd_signal(h, sig, &err) == 0 ? 0 : fail_free(EXIT_FAIL, err);
+	rd_handle_free(h);
+	return rc;
+}
