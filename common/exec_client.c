@@ -161,40 +161,6 @@ int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errl
 	return connect_checked(url, record->token, record->pid, record->pid_start_time, out, err, errlen);
 }
 
-/* Reads the handshake line from fd within timeout_ms. */
-static int read_handshake(int fd, int64_t timeout_ms, char *line, size_t len)
-{
-	int64_t deadline = now_mono_ms() + timeout_ms;
-	size_t used = 0;
-
-	while (used + 1 < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left;
-		ssize_t n;
-
-		left = deadline - now_mono_ms();
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, line + used, len - used - 1);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
-		used += (size_t)n;
-		line[used] = '\0';
-		if (memchr(line, '\n', used) != NULL)
-			return 0;
-	}
-	return -E2BIG;
-}
 
 /* Builds the executor's environment: ours plus the cookie. */
 static char **executor_env(void)
@@ -321,7 +287,7 @@ int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char
 	}
 	while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
 		;
-	rc = read_handshake(hs_pipe[0], opts->handshake_timeout_ms > 0 ? opts->handshake_timeout_ms : 10000,
+	rc = hs_read_line(hs_pipe[0], opts->handshake_timeout_ms > 0 ? opts->handshake_timeout_ms : 10000,
 			line, sizeof(line));
 	close(hs_pipe[0]);
 	if (rc != 0) {

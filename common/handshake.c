@@ -1,8 +1,13 @@
 #include "handshake.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "now.h"
 
 int hs_cookie_ok(const char *key, const char *value)
 {
@@ -90,4 +95,38 @@ int hs_url(const hs_line *hs, char *buf, size_t len)
 {
 	int n = snprintf(buf, len, "%s://%s", hs->network, hs->address);
 	return n < 0 || (size_t)n >= len ? -1 : 0;
+}
+
+int hs_read_line(int fd, int64_t timeout_ms, char *line, size_t len)
+{
+	int64_t deadline = now_mono_ms() + timeout_ms;
+	size_t used = 0;
+
+	while (used + 1 < len) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left;
+		ssize_t n;
+
+		left = deadline - now_mono_ms();
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, (int)left) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		n = read(fd, line + used, len - used - 1);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EPIPE;
+		used += (size_t)n;
+		line[used] = '\0';
+		if (memchr(line, '\n', used) != NULL)
+			return 0;
+	}
+	return -E2BIG;
 }

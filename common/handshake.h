@@ -9,6 +9,7 @@
 
 #include <limits.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define HS_CORE_PROTOCOL 1
 #define HS_CODEC "nng-protobuf"
@@ -39,5 +40,9 @@ int hs_parse(const char *line, hs_line *out, char *err, size_t errlen);
 
 /* The nng URL for a parsed line: "ipc:///path" or "tcp://host:port". */
 int hs_url(const hs_line *hs, char *buf, size_t len);
+/* Reads the handshake line from fd (a pipe from the plugin's stdout) within
+ * timeout_ms into line (NUL-terminated): 0, -ETIMEDOUT, -EPIPE (EOF first),
+ * -E2BIG or -errno. */
+int hs_read_line(int fd, int64_t timeout_ms, char *line, size_t len);
 
 #endif

@@ -277,41 +277,6 @@ static int connect_plugin(rdc_client *c, const char *url, const char *token, int
 
 /* ---- spawning --------------------------------------------------------- */
 
-/* Reads one line from fd within timeout_ms: 0, -ETIMEDOUT, -EPIPE (EOF
- * first), -E2BIG or -errno. */
-static int read_line(int fd, int64_t timeout_ms, char *line, size_t len)
-{
-	int64_t deadline = now_mono_ms() + timeout_ms;
-	size_t used = 0;
-
-	line[0] = '\0';
-	while (used + 1 < len) {
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		int64_t left = deadline - now_mono_ms();
-		ssize_t n;
-
-		if (left <= 0)
-			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		n = read(fd, line + used, len - used - 1);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
-		used += (size_t)n;
-		line[used] = '\0';
-		if (memchr(line, '\n', used) != NULL)
-			return 0;
-	}
-	return -E2BIG;
-}
 
 /* envp (or ours) without any cookie of its own, plus the cookie. */
 static char **plugin_env(const char *const *envp)
@@ -433,7 +398,7 @@ static int await_handshake(rdc_client *c, int fd, int64_t timeout, const char *p
 	hs_line *hs, rdc_error *err)
 {
 	char line[PATH_MAX + 64], why[256], perr[256];
-	int rc = read_line(fd, timeout, line, sizeof(line));
+	int rc = hs_read_line(fd, timeout, line, sizeof(line));
 
 	trim_newline(line);
 	if (rc != 0) {
