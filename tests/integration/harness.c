@@ -260,3 +260,21 @@ int th_ipc_recv(int fd, int ms, uint8_t **body, size_t *n)
 	}
 	return 0;
 }
+
+const char *th_executor_bin(void)
+{
+	const char *wrapper = getenv("RKTD_EXECUTOR");
+	return wrapper ? wrapper : th_build_path("executor/rkt-executor");
+}
+
+int th_teardown_group(void **state)
+{
+	int left = th_stop_executors();
+	int reports = th_sanitizer_reports();
+
+	(void)state;
+	if (left > 0)
+		fprintf(stderr, "%d executor(s) were still running after the tests\n", left);
+	th_cleanup();
+	return reports == 0 ? 0 : -1;
+}

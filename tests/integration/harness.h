@@ -25,6 +25,13 @@ int th_stop_executors(void);
  * executor.log files under the temp root (the executors are detached, so
  * their reports land there). Returns how many files had one. */
 int th_sanitizer_reports(void);
+/* The executor the tests run: RKTD_EXECUTOR when set (valgrind.sh names a
+ * wrapper that way), else the build tree's. */
+const char *th_executor_bin(void);
+/* A cmocka group teardown: ends the executors a failed test left behind,
+ * fails the group when an executor's log holds a sanitizer report, removes
+ * the temp root. */
+int th_teardown_group(void **state);
 /* Polls cond(arg) every 10 ms for up to ms; true when it became true. */
 bool th_eventually(bool (*cond)(void *), void *arg, int ms);
 /* True when pid exists and is not a zombie. */

@@ -27,17 +27,9 @@
 
 #define T_MS 10000
 
-/* RKTD_EXECUTOR may name a wrapper (tests/integration/valgrind.sh runs the
- * executor under valgrind that way). */
-static const char *executor_bin(void)
-{
-	const char *wrapper = getenv("RKTD_EXECUTOR");
-	return wrapper ? wrapper : th_build_path("executor/rkt-executor");
-}
-
 static ec_client *spawn(const char *name, ra_config *rec)
 {
-	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir(name)};
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir(name)};
 	ec_client *c = NULL;
 	char err[512];
 	ra_config local;
@@ -261,7 +253,7 @@ static const char *crashed_driver_ignoring(const char *name, const char *script,
 	if (pid == 0) {
 		for (; ignoring && *ignoring; ignoring++)
 			signal(*ignoring, SIG_IGN);
-		execl(th_build_path("tests/integration/crash-driver"), "crash-driver", executor_bin(),
+		execl(th_build_path("tests/integration/crash-driver"), "crash-driver", th_executor_bin(),
 			th_tmpdir(name), recpath, script, (char *)NULL);
 		_exit(127);
 	}
@@ -825,7 +817,7 @@ static void test_unwritable_exit_record(void **state)
 
 	/* the idle time also counts from start-up until Launch: long enough for
 	 * a slow (valgrind) start */
-	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir("norecord"),
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir("norecord"),
 		.idle_timeout_ms = 2000};
 	ec_client *c;
 	char err[512];
@@ -872,7 +864,7 @@ static void test_refuses_without_cookie(void **state)
 	if (pid == 0) {
 		unsetenv("RKT_EXECUTOR_PLUGIN_COOKIE");
 		dup2(out[1], 2);
-		execl(executor_bin(), "rkt-executor", "--task-dir", th_tmpdir("nocookie"), (char *)NULL);
+		execl(th_executor_bin(), "rkt-executor", "--task-dir", th_tmpdir("nocookie"), (char *)NULL);
 		_exit(127);
 	}
 	close(out[1]);
@@ -888,7 +880,7 @@ static void test_idle_timeout(void **state)
 {
 	/* the idle time counts from start until a Launch: long enough for a
 	 * slow (valgrind) start-up */
-	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir("idle"),
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir("idle"),
 		.idle_timeout_ms = 3000};
 	Executor__WaitReply *w;
 	ec_client *c;
@@ -1429,7 +1421,7 @@ static void test_after_exit_holds_the_leaving_executor(void **state)
 		snprintf(name, sizeof(name), "after-leave-%s", how[i]);
 		/* the idle time also counts from start-up until Launch: long
 		 * enough for a slow (valgrind) start */
-		ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir(name),
+		ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir(name),
 			.idle_timeout_ms = i == 2 ? 2000 : 0};
 		if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
 			fail_msg("spawn: %s", err);
@@ -1817,18 +1809,6 @@ static void test_after_exit_with_the_spawned_peer(void **state)
 	free(text);
 }
 
-static int teardown_all(void **state)
-{
-	int left = th_stop_executors();
-	int reports = th_sanitizer_reports();
-
-	(void)state;
-	if (left > 0)
-		fprintf(stderr, "%d executor(s) were still running after the tests\n", left);
-	th_cleanup();
-	return reports == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1874,5 +1854,5 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests_name("executor", tests, NULL, teardown_all);
+	return cmocka_run_group_tests_name("executor", tests, NULL, th_teardown_group);
 }

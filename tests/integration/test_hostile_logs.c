@@ -25,17 +25,11 @@
 #define LINES 60
 #define HOST_TEXT "HOST\n"
 
-static const char *executor_bin(void)
-{
-	const char *wrapper = getenv("RKTD_EXECUTOR");
-	return wrapper ? wrapper : th_build_path("executor/rkt-executor");
-}
-
 static ec_client *spawn(const char *name)
 {
 	char task_dir[4096];
 	snprintf(task_dir, sizeof(task_dir), "%s/task", th_tmpdir(name));
-	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = task_dir};
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = task_dir};
 	ec_client *c = NULL;
 	char err[512];
 	ra_config rec;
@@ -314,18 +308,6 @@ static void test_planted_huge_index(void **state)
 	assert_logs_hold_output(logs);
 }
 
-static int teardown_all(void **state)
-{
-	int left = th_stop_executors();
-	int reports = th_sanitizer_reports();
-
-	(void)state;
-	if (left > 0)
-		fprintf(stderr, "%d executor(s) were still running after the tests\n", left);
-	th_cleanup();
-	return reports == 0 ? 0 : -1;
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,5 +319,5 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	if (getenv("TEST_FILTER") != NULL)
 		cmocka_set_test_filter(getenv("TEST_FILTER"));
-	return cmocka_run_group_tests_name("hostile-logs", tests, NULL, teardown_all);
+	return cmocka_run_group_tests_name("hostile-logs", tests, NULL, th_teardown_group);
 }

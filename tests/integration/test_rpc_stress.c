@@ -500,15 +500,9 @@ static void test_close_with_parked_calls(void **state)
 
 /* ---- the real executor ---- */
 
-static const char *executor_bin(void)
-{
-	const char *wrapper = getenv("RKTD_EXECUTOR");
-	return wrapper ? wrapper : th_build_path("executor/rkt-executor");
-}
-
 static ec_client *spawn(const char *name, ra_config *rec)
 {
-	ec_spawn_opts o = {.executor_path = executor_bin(), .task_dir = th_tmpdir(name)};
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir(name)};
 	ec_client *c = NULL;
 	char err[512];
 
@@ -885,18 +879,6 @@ static void test_hung_up_waits_dropped(void **state)
 	ra_config_free(&rec);
 }
 
-static int teardown_all(void **state)
-{
-	int left = th_stop_executors();
-	int reports = th_sanitizer_reports();
-
-	(void)state;
-	if (left > 0)
-		fprintf(stderr, "%d executor(s) were still running after the tests\n", left);
-	th_cleanup();
-	return reports == 0 ? 0 : -1;
-}
-
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
@@ -927,5 +909,5 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	if (filter != NULL)
 		cmocka_set_test_filter(filter);
-	return cmocka_run_group_tests_name("rpc-stress", tests, NULL, teardown_all);
+	return cmocka_run_group_tests_name("rpc-stress", tests, NULL, th_teardown_group);
 }
