@@ -14,7 +14,11 @@
 #include "handshake.h"
 #include "now.h"
 #include "procfs.h"
+#include "tlsconf.h"
 #include "token.h"
+
+#include <nng/nng.h>
+#include <nng/supplemental/tls/tls.h>
 
 #define CONNECT_TIMEOUT_MS 5000
 
@@ -24,6 +28,9 @@ struct ec_client {
 };
 
 extern char **environ;
+
+static int check_version(rpc_client *rpc, const char *url, int pid, unsigned long long start_time,
+	ec_client **out, char *err, size_t errlen);
 
 #define DEFINE_CALL(fn, Name, Req, Rep) \
 	Rpc__Status fn(ec_client *c, const Req *req, Rep **out, int64_t timeout_ms, rpc_error *err) \
@@ -35,7 +42,6 @@ DEFINE_CALL(ec_version, "Version", Executor__VersionRequest, Executor__VersionRe
 DEFINE_CALL(ec_wait, "Wait", Executor__WaitRequest, Executor__WaitReply)
 DEFINE_CALL(ec_signal, "Signal", Executor__SignalRequest, Executor__SignalReply)
 DEFINE_CALL(ec_shutdown, "Shutdown", Executor__ShutdownRequest, Executor__ShutdownReply)
-DEFINE_CALL(ec_update, "Update", Executor__UpdateRequest, Executor__UpdateReply)
 DEFINE_CALL(ec_stats, "Stats", Executor__StatsRequest, Executor__StatsReply)
 DEFINE_CALL(ec_inspect, "Inspect", Executor__InspectRequest, Executor__InspectReply)
 DEFINE_CALL(ec_exit, "Exit", Executor__ExitRequest, Executor__ExitReply)
@@ -44,6 +50,43 @@ DEFINE_CALL(ec_exit, "Exit", Executor__ExitRequest, Executor__ExitReply)
 uint32_t ec_peer_protocol(const ec_client *c)
 {
 	return c->version != NULL ? c->version->protocol : 0;
+}
+
+/* A call the peer's protocol lacks is not sent: UNIMPLEMENTED, one sentence. */
+static bool peer_lacks(ec_client *c, uint32_t need, const char *what, rpc_error *err)
+{
+	if (ec_peer_protocol(c) >= need)
+		return false;
+	if (err != NULL) {
+		err->status = RPC__STATUS__UNIMPLEMENTED;
+		snprintf(err->message, sizeof(err->message),
+			"executor pid %d (rkt-executor %s) speaks protocol %u and %s needs protocol %u; "
+			"start the task with an executor of this release for it",
+			c->version ? c->version->pid : 0, c->version ? c->version->version : "?",
+			ec_peer_protocol(c), what, need);
+	}
+	return true;
+}
+
+Rpc__Status ec_update(ec_client *c, const Executor__UpdateRequest *req, Executor__UpdateReply **out,
+	int64_t timeout_ms, rpc_error *err)
+{
+	*out = NULL;
+	if (req->inspect_token != NULL && req->inspect_token[0] != '\0' &&
+	    peer_lacks(c, EC_PROTOCOL_INSPECT, "rotating the inspection token", err))
+		return RPC__STATUS__UNIMPLEMENTED;
+	return rpc_client_call(c->rpc, &executor__executor__descriptor, "Update", (const ProtobufCMessage *)req,
+		(ProtobufCMessage **)out, timeout_ms, err);
+}
+
+Rpc__Status ec_read_log(ec_client *c, const Executor__ReadLogRequest *req, Executor__ReadLogReply **out,
+	int64_t timeout_ms, rpc_error *err)
+{
+	*out = NULL;
+	if (peer_lacks(c, EC_PROTOCOL_INSPECT, "reading logs over RPC (ReadLog)", err))
+		return RPC__STATUS__UNIMPLEMENTED;
+	return rpc_client_call(c->rpc, &executor__executor__descriptor, "ReadLog", (const ProtobufCMessage *)req,
+		(ProtobufCMessage **)out, timeout_ms, err);
 }
 
 /* A side never sends what its peer's protocol lacks: an older executor would
@@ -62,6 +105,10 @@ Rpc__Status ec_launch(ec_client *c, const Executor__LaunchRequest *req, Executor
 				c->version->pid, c->version->version, ec_peer_protocol(c), RPC_PROTOCOL,
 				EC_PROTOCOL_AFTER_EXIT);
 		}
+		return RPC__STATUS__UNIMPLEMENTED;
+	}
+	if (req->inspect != NULL && peer_lacks(c, EC_PROTOCOL_INSPECT, "remote inspection (inspect)", err)) {
+		*out = NULL;
 		return RPC__STATUS__UNIMPLEMENTED;
 	}
 	return rpc_client_call(c->rpc, &executor__executor__descriptor, "Launch", (const ProtobufCMessage *)req,
@@ -93,19 +140,68 @@ void ec_close(ec_client *c)
 static int connect_checked(const char *url, const char *token, int pid,
 	unsigned long long start_time, ec_client **out, char *err, size_t errlen)
 {
+	rpc_client *rpc;
+	rpc_error rerr;
+
+	if (rpc_client_open(&rpc, url, token, &rerr) != 0) {
+		snprintf(err, errlen, "%s", rerr.message);
+		return -1;
+	}
+	return check_version(rpc, url, pid, start_time, out, err, errlen);
+}
+
+int ec_connect_remote(const ec_remote_opts *o, ec_client **out, char *err, size_t errlen)
+{
+	bool tls = strncmp(o->url, "tls+tcp", 7) == 0, plain = strncmp(o->url, "tcp", 3) == 0;
+	struct nng_tls_config *cfg = NULL;
+	char host[256];
+	rpc_client *rpc;
+	rpc_error rerr;
+	int rc;
+
+	if (!tls && !(plain && o->insecure)) {
+		snprintf(err, errlen, plain ? "%s is plain TCP: the token and everything the executor tells "
+			"would cross the network in clear; use tls+tcp://, or allow it with the insecure option" :
+			"%s is not a tls+tcp:// address", o->url);
+		return -1;
+	}
+	if (tls) {
+		const char *name = o->server_name;
+		if (name == NULL) {
+			if (tlsconf_url_host(o->url, host, sizeof(host)) != 0) {
+				snprintf(err, errlen, "%s names no host", o->url);
+				return -1;
+			}
+			name = host;
+		}
+		if (tlsconf_client(&cfg, o->ca_file, o->cert_file, o->key_file, name, err, errlen) != 0)
+			return -1;
+	}
+	rc = rpc_client_open_remote(&rpc, o->url, o->token, cfg, o->timeout_ms, &rerr);
+	if (cfg != NULL)
+		nng_tls_config_free(cfg); /* the dialer holds its own */
+	if (rc != 0) {
+		snprintf(err, errlen, "%s", rerr.message);
+		return -1;
+	}
+	return check_version(rpc, o->url, 0, 0, out, err, errlen);
+}
+
+/* Checks Version on a connected rpc (taken, closed on failure); the executor
+ * must be the process a record names (pid, start time; 0: any). */
+static int check_version(rpc_client *rpc, const char *url, int pid, unsigned long long start_time,
+	ec_client **out, char *err, size_t errlen)
+{
 	Executor__VersionRequest vreq = EXECUTOR__VERSION_REQUEST__INIT;
 	ec_client *c = calloc(1, sizeof(*c));
 	rpc_error rerr;
 
 	if (c == NULL) {
+		rpc_client_close(rpc);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	if (rpc_client_open(&c->rpc, url, token, &rerr) != 0) {
-		snprintf(err, errlen, "%s", rerr.message);
-		free(c);
-		return -1;
-	}
+	c->rpc = rpc;
 	/* A reset connection is retried until the deadline: the executor may be
 	 * reopening its listener (see rpc_server_check_listener). */
 	int64_t deadline = now_mono_ms() + CONNECT_TIMEOUT_MS;
@@ -114,7 +210,8 @@ static int connect_checked(const char *url, const char *token, int pid,
 		       RPC__STATUS__UNAVAILABLE && now_mono_ms() + 50 < deadline)
 		usleep(50000);
 	if (st != RPC__STATUS__OK) {
-		snprintf(err, errlen, "executor at %s did not answer Version: %s", url, rerr.message);
+		snprintf(err, errlen, "executor at %s did not answer Version: %s%s", url, rerr.message,
+			st == RPC__STATUS__UNAUTHENTICATED ? " (check the token)" : "");
 		ec_close(c);
 		return -1;
 	}
@@ -162,31 +259,41 @@ int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errl
 }
 
 
-/* Builds the executor's environment: ours plus the cookie. */
-static char **executor_env(void)
+static bool env_is(const char *entry, const char *key)
 {
-	size_t n = 0;
+	size_t n = strlen(key);
+
+	return strncmp(entry, key, n) == 0 && entry[n] == '=';
+}
+
+/* Builds the executor's environment: ours plus the cookie and, when given,
+ * the launch timeout (in buf). */
+static char **executor_env(const ec_spawn_opts *opts, char *buf, size_t len)
+{
+	size_t n = 0, j = 0;
 	char **env;
 
 	while (environ[n] != NULL)
 		n++;
-	env = calloc(n + 2, sizeof(*env));
+	env = calloc(n + 3, sizeof(*env));
 	if (env == NULL)
 		return NULL;
-	for (size_t i = 0, j = 0; i < n; i++)
-		if (strncmp(environ[i], HS_EXECUTOR_COOKIE_KEY "=", strlen(HS_EXECUTOR_COOKIE_KEY) + 1) != 0)
+	for (size_t i = 0; i < n; i++)
+		if (!env_is(environ[i], HS_EXECUTOR_COOKIE_KEY) &&
+		    !env_is(environ[i], HS_EXECUTOR_LAUNCH_TIMEOUT_KEY))
 			env[j++] = environ[i];
-	for (size_t j = 0; ; j++)
-		if (env[j] == NULL) {
-			env[j] = HS_EXECUTOR_COOKIE_KEY "=" HS_EXECUTOR_COOKIE_VALUE;
-			break;
-		}
+	env[j++] = HS_EXECUTOR_COOKIE_KEY "=" HS_EXECUTOR_COOKIE_VALUE;
+	if (opts->launch_timeout_ms > 0) {
+		snprintf(buf, len, "%s=%lld", HS_EXECUTOR_LAUNCH_TIMEOUT_KEY, (long long)opts->launch_timeout_ms);
+		env[j++] = buf;
+	}
 	return env;
 }
 
 int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char *err, size_t errlen)
 {
 	char token[TOKEN_HEX_LEN + 2], logpath[PATH_MAX], idle[32], line[PATH_MAX + 64], url[PATH_MAX + 16];
+	char launch_env[64];
 	char *argv[8];
 	int hs_pipe[2], tok_pipe[2], logfd, rc, status, argc = 0;
 	char **env;
@@ -217,7 +324,7 @@ int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char
 		argv[argc++] = idle;
 	}
 	argv[argc] = NULL;
-	if ((env = executor_env()) == NULL) {
+	if ((env = executor_env(opts, launch_env, sizeof(launch_env))) == NULL) {
 		close(logfd);
 		snprintf(err, errlen, "out of memory");
 		return -1;

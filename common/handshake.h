@@ -16,6 +16,8 @@
 
 #define HS_EXECUTOR_COOKIE_KEY "RKT_EXECUTOR_PLUGIN_COOKIE"
 #define HS_EXECUTOR_COOKIE_VALUE "b5a3c0b0f1d34d4e9a7f6e2c8d1b0a93-rkt-executor"
+/* ms the executor waits for Launch before it leaves (decimal; optional) */
+#define HS_EXECUTOR_LAUNCH_TIMEOUT_KEY "RKT_EXECUTOR_LAUNCH_TIMEOUT_MS"
 #define HS_DRIVER_COOKIE_KEY "RKT_DRIVER_PLUGIN_COOKIE"
 #define HS_DRIVER_COOKIE_VALUE "0c6f2a7e5d9b4b1f8e3a9c4d7b2e1f60-rkt-driver"
 

@@ -257,6 +257,53 @@ static int scan_links(struct proc_link **out, size_t *n)
 	return 0;
 }
 
+/* Whether a NUL-separated argv (len bytes) matches proc_find_by_args. */
+static bool args_match(const char *argv, size_t len, const char *base, const char *flag, const char *value)
+{
+	const char *end = argv + len, *a = argv, *prev = NULL;
+	const char *slash = memrchr(argv, '/', strnlen(argv, len));
+	const char *name = slash ? slash + 1 : argv;
+
+	if (strcmp(name, base) != 0)
+		return false;
+	while (a < end) {
+		if (prev != NULL && strcmp(prev, flag) == 0 && strcmp(a, value) == 0)
+			return true;
+		prev = a;
+		a += strnlen(a, (size_t)(end - a)) + 1;
+	}
+	return false;
+}
+
+int proc_find_by_args(const char *base, const char *flag, const char *value, pid_t *pid,
+	unsigned long long *start_time)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *de;
+	char path[64], buf[8192];
+	int rc = -ESRCH;
+
+	if (d == NULL)
+		return -errno;
+	while (rc == -ESRCH && (de = readdir(d)) != NULL) {
+		char *end;
+		long p = strtol(de->d_name, &end, 10);
+		size_t len;
+		if (*end != '\0' || p <= 0)
+			continue;
+		snprintf(path, sizeof(path), "/proc/%ld/cmdline", p);
+		/* a longer argv is not one we look for: -EFBIG skips it */
+		if (fs_read_small(path, buf, sizeof(buf), &len) != 0 || len == 0)
+			continue;
+		if (args_match(buf, len, base, flag, value) && proc_start_time((pid_t)p, start_time) == 0) {
+			*pid = (pid_t)p;
+			rc = 0;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int proc_tree(pid_t root, struct proc_stat **out, size_t *n)
 {
 	struct proc_stat *res;

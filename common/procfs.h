@@ -46,6 +46,13 @@ bool proc_matches(pid_t pid, unsigned long long start_time);
  * the check and kill(2). */
 int proc_signal_if_matches(pid_t pid, unsigned long long start_time, int sig);
 
+/* The first process whose argv[0] ends in "/" base (or is base) and whose
+ * argv holds flag followed by value, with its start time: how a process
+ * whose pid was never recorded (its starter died first) is found again.
+ * -ESRCH when there is none. */
+int proc_find_by_args(const char *base, const char *flag, const char *value, pid_t *pid,
+	unsigned long long *start_time);
+
 /* root and all its descendants, by current parent links (one scan of /proc),
  * root first then breadth first. *out is malloc'd; free it with free().
  * -ESRCH when root is gone. */

@@ -309,6 +309,8 @@ static int handle_read(struct rd *r, const cJSON *root, ra_handle *h)
 	    (rc = get_str(r, root, "LogDir", false, &h->log_dir)) != 0 ||
 	    (rc = get_str(r, root, "TaskName", false, &h->task_name)) != 0 ||
 	    (rc = get_str(r, root, "AllocID", false, &h->alloc_id)) != 0 ||
+	    (rc = get_str(r, root, "InspectURL", false, &h->inspect_url)) != 0 ||
+	    (rc = get_str(r, root, "InspectTokenFile", false, &h->inspect_token_file)) != 0 ||
 	    (rc = get_unsigned(r, root, "HandleVersion", &h->version)) != 0)
 		return rc;
 	return 0;
@@ -381,6 +383,7 @@ static int handle_write(cJSON *o, const ra_handle *h)
 	const struct { const char *name, *value; } opt[] = {
 		{ "TaskDir", h->task_dir }, { "LogDir", h->log_dir },
 		{ "TaskName", h->task_name }, { "AllocID", h->alloc_id },
+		{ "InspectURL", h->inspect_url }, { "InspectTokenFile", h->inspect_token_file },
 	};
 	cJSON *pc;
 	int rc;
@@ -481,5 +484,7 @@ void ra_handle_free(ra_handle *h)
 	free(h->log_dir);
 	free(h->task_name);
 	free(h->alloc_id);
+	free(h->inspect_url);
+	free(h->inspect_token_file);
 	memset(h, 0, sizeof(*h));
 }

@@ -23,7 +23,8 @@
 #include <stddef.h>
 
 #define RA_PROTOCOL 1        /* ProtocolVersion this build speaks */
-#define RA_HANDLE_VERSION 1  /* HandleVersion this build writes; 0 = Nomad 0.8 */
+#define RA_HANDLE_VERSION 2  /* HandleVersion this build writes; 0 = Nomad 0.8;
+                              * 2 added InspectURL and InspectTokenFile */
 #define RA_HANDLE_PREFIX "Rkt:"
 
 typedef struct ra_config {            /* Nomad 0.8 PluginReattachConfig + additions */
@@ -46,6 +47,10 @@ typedef struct ra_handle {            /* seed's rktPID + additions */
 	char *log_dir;                    /* "LogDir" (addition) */
 	char *task_name;                  /* "TaskName" (addition) */
 	char *alloc_id;                   /* "AllocID" (addition) */
+	char *inspect_url;                /* "InspectURL" (addition, handle version 2): the
+	                                     executor's remote inspection listener */
+	char *inspect_token_file;         /* "InspectTokenFile" (addition, version 2): the
+	                                     inspection token's file (0600) */
 	unsigned version;                 /* "HandleVersion" (addition; 0 = written by Nomad 0.8) */
 } ra_handle;
 

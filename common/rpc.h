@@ -16,9 +16,11 @@
 #include "rpc.pb-c.h"
 
 /* APP-PROTOCOL of this release. 1: 0.1.0. 2: LaunchRequest.after_exit and
- * InspectReply.after_exit (proto/executor.proto). A peer that reports an
- * older one is sent nothing it lacks (common/exec_client.h). */
-#define RPC_PROTOCOL 2
+ * InspectReply.after_exit (proto/executor.proto). 3: remote inspection
+ * (LaunchRequest.inspect, UpdateRequest.inspect_token, the InspectReply's
+ * inspect_* fields) and the ReadLog method. A peer that reports an older one
+ * is sent nothing it lacks (common/exec_client.h). */
+#define RPC_PROTOCOL 3
 #define RPC_RECV_MAX_DEFAULT (4u << 20)   /* bytes; larger messages are dropped */
 #define RPC_DEFERRED_MAX_DEFAULT 64       /* calls parked at once */
 #define RPC_SEND_TIMEOUT_DEFAULT_MS 1000  /* a reply the caller does not take */
@@ -27,6 +29,7 @@
 
 typedef struct rpc_server rpc_server;
 typedef struct rpc_call rpc_call;
+struct nng_tls_config;
 
 /* Who owns an rpc_call. The server does; a handler borrows it, and must
  * answer it with rpc_reply or rpc_reply_error exactly once:
@@ -54,7 +57,17 @@ typedef struct rpc_server_config {
 	const ProtobufCServiceDescriptor *service;
 	const rpc_handler *handlers;  /* indexed like service->methods; NULL: UNIMPLEMENTED */
 	void *arg;                    /* passed to every handler */
-	const char *token;            /* every call must carry it; copied */
+	const char *token;            /* every call must carry it (or read_token); copied */
+	/* A second token, for read-only access (the inspection token; NULL:
+	 * none): a call carrying it may call only the methods marked in
+	 * read_only, and gets PERMISSION_DENIED for the others. Copied. */
+	const char *read_token;
+	const bool *read_only;        /* indexed like service->methods; NULL: none */
+	bool all_read_only;           /* every call is held to read_only, whatever its
+	                               * token (the remote inspection listener) */
+	/* For a tls+tcp:// url: the listener's TLS configuration (a server one,
+	 * see common/tlsconf.h). The server takes a hold of its own. */
+	struct nng_tls_config *tls;
 	size_t recv_max;              /* 0: RPC_RECV_MAX_DEFAULT */
 	unsigned workers;             /* contexts taking calls; 0: 2 */
 	unsigned deferred_max;        /* 0: RPC_DEFERRED_MAX_DEFAULT */
@@ -71,8 +84,8 @@ typedef struct rpc_counters {
 	uint64_t deferred;            /* calls parked now */
 } rpc_counters;
 
-/* Listens on url (ipc:///path). On ipc, peers whose uid is neither ours nor
- * root are refused. A call whose envelope is undecodable or carries a wrong
+/* Listens on url (ipc:///path; tcp:// and tls+tcp:// too, without the uid
+ * check). On ipc, peers whose uid is neither ours nor root are refused. A call whose envelope is undecodable or carries a wrong
  * token gets an error reply if it is the first such call on its
  * connection, and no reply otherwise, so that callers without the token
  * that never read cannot hold the workers. Returns 0 or an nng error code
@@ -85,6 +98,13 @@ int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *
  * on_cancel takes. Afterwards no rpc_call of this server is valid. */
 void rpc_server_close(rpc_server *s);
 void rpc_server_counters(rpc_server *s, rpc_counters *out);
+/* Replaces the token (or the read-only token; NULL: none from now on) for
+ * calls not yet authenticated; safe from any thread. 0 or NNG_ENOMEM. */
+int rpc_server_set_token(rpc_server *s, const char *token);
+int rpc_server_set_read_token(rpc_server *s, const char *token);
+/* The TCP port a tcp:// or tls+tcp:// listener is bound to (the kernel's
+ * choice for port 0), or -1. */
+int rpc_server_bound_port(rpc_server *s);
 /* Checks that a new connection is served, and reopens the listener when it
  * is not: nng 1.5's ipc listener stops accepting for good once a peer
  * disconnects during the SP handshake (fixed upstream after 1.5.2), which a
@@ -113,6 +133,10 @@ void rpc_reply_error(rpc_call *call, Rpc__Status status, const char *fmt, ...)
 uint64_t rpc_call_request_id(const rpc_call *call);
 /* The method's index in the service descriptor. */
 unsigned rpc_call_method(const rpc_call *call);
+/* True when the call is held to read-only methods (it carried the read-only
+ * token, or came through an all_read_only server); a handler narrows what
+ * such a caller may ask (Wait without a timeout, say). */
+bool rpc_call_read_only(const rpc_call *call);
 
 /* ---- client ---- */
 
@@ -126,6 +150,12 @@ typedef struct rpc_error {
 /* Dials url at once: a missing or refusing socket fails here with
  * UNAVAILABLE. The token is copied. */
 int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_error *err);
+/* rpc_client_open for tcp:// and tls+tcp:// urls: tls (a client config, see
+ * common/tlsconf.h; NULL for tcp://) is used for the dial, and the dial (TCP
+ * connect, TLS handshake, SP handshake) gives up after dial_timeout_ms
+ * (<= 0: 10 s) with UNAVAILABLE or DEADLINE_EXCEEDED and one sentence. */
+int rpc_client_open_remote(rpc_client **out, const char *url, const char *token,
+	struct nng_tls_config *tls, int64_t dial_timeout_ms, rpc_error *err);
 void rpc_client_close(rpc_client *c);
 
 /* Calls service method `method` with req and waits at most timeout_ms

@@ -51,7 +51,8 @@ static Rpc__Status fail(rpc_error *err, Rpc__Status status, const char *fmt, con
 	return status;
 }
 
-int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_error *err)
+/* A new client with its socket open, not dialed yet. */
+static int client_new(rpc_client **out, const char *token, rpc_error *err)
 {
 	rpc_client *c = calloc(1, sizeof(*c));
 	int rv;
@@ -72,11 +73,6 @@ int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_er
 	/* No resends: a lost reply must not run a mutating call twice. */
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_RECV_MAX_DEFAULT);
-	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
-		fail(err, RPC__STATUS__UNAVAILABLE, "cannot connect to %s: %s", url, nng_strerror(rv));
-		nng_close(c->sock);
-		goto fail;
-	}
 	*out = c;
 	return 0;
 fail:
@@ -84,6 +80,149 @@ fail:
 	free(c->token);
 	free(c);
 	return err ? (int)err->status : (int)RPC__STATUS__UNAVAILABLE;
+}
+
+/* Frees a client whose socket is closed already. */
+static void client_free(rpc_client *c)
+{
+	pthread_mutex_destroy(&c->mu);
+	explicit_bzero(c->token, strlen(c->token));
+	free(c->token);
+	free(c);
+}
+
+int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_error *err)
+{
+	rpc_client *c;
+	int rv;
+
+	if ((rv = client_new(&c, token, err)) != 0)
+		return rv;
+	if ((rv = nng_dial(c->sock, url, NULL, 0)) != 0) {
+		fail(err, RPC__STATUS__UNAVAILABLE, "cannot connect to %s: %s", url, nng_strerror(rv));
+		nng_close(c->sock);
+		client_free(c);
+		return (int)RPC__STATUS__UNAVAILABLE;
+	}
+	*out = c;
+	return 0;
+}
+
+/* A blocking dial (it reports why the first attempt failed: a refused
+ * certificate, say) bounded in time: it runs on a thread of its own, and a
+ * dial that outlasts its time is ended by closing the dialer. */
+struct dial {
+	nng_dialer d;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool done;
+	int rv;
+};
+
+static void *dial_thread(void *arg)
+{
+	struct dial *dl = arg;
+	int rv = nng_dialer_start(dl->d, 0);
+
+	pthread_mutex_lock(&dl->mu);
+	dl->rv = rv;
+	dl->done = true;
+	pthread_cond_signal(&dl->cv);
+	pthread_mutex_unlock(&dl->mu);
+	return NULL;
+}
+
+static int dial_bounded(struct dial *dl, int64_t timeout_ms)
+{
+	struct timespec until;
+	pthread_t t;
+	bool timed_out = false;
+
+	pthread_mutex_init(&dl->mu, NULL);
+	pthread_cond_init(&dl->cv, NULL);
+	if (pthread_create(&t, NULL, dial_thread, dl) != 0) {
+		dl->rv = nng_dialer_start(dl->d, 0);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += timeout_ms / 1000;
+		until.tv_nsec += (timeout_ms % 1000) * 1000000;
+		if (until.tv_nsec >= 1000000000) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000;
+		}
+		pthread_mutex_lock(&dl->mu);
+		while (!dl->done && !timed_out)
+			timed_out = pthread_cond_timedwait(&dl->cv, &dl->mu, &until) != 0 && !dl->done;
+		pthread_mutex_unlock(&dl->mu);
+		if (timed_out)
+			nng_dialer_close(dl->d); /* the dial returns at once */
+		pthread_join(t, NULL);
+		if (timed_out)
+			dl->rv = NNG_ETIMEDOUT;
+	}
+	pthread_cond_destroy(&dl->cv);
+	pthread_mutex_destroy(&dl->mu);
+	return dl->rv;
+}
+
+/* What a failed remote dial's nng error most likely means, for an operator
+ * (mbedTLS reports most certificate problems of either side as one
+ * "cryptographic error"). */
+static const char *dial_hint(int rv, bool tls)
+{
+	switch (rv) {
+	case NNG_EPEERAUTH:
+	case NNG_ECRYPTO:
+		return "the TLS handshake failed: the executor's certificate is not signed by the CA "
+		       "given, does not name the host dialed, or expired; or the executor refused ours "
+		       "(none, another CA's, expired); or this is not a TLS listener";
+	case NNG_ECONNREFUSED:
+		return "nothing listens there, or the executor closed the handshake";
+	case NNG_ECONNSHUT:
+	case NNG_ECONNRESET:
+	case NNG_ECLOSED:
+		return tls ? "the executor closed the connection during the TLS handshake: it wants a "
+			     "client certificate of its CA, valid now" :
+			     "the listener closed the connection: it may be a TLS one (tls+tcp://)";
+	case NNG_ETIMEDOUT:
+		return "no answer in time (a firewall, a wrong port, or not an inspection listener)";
+	case NNG_EPROTO:
+		return "the peer does not speak this protocol";
+	default:
+		return "see the executor's executor.log";
+	}
+}
+
+int rpc_client_open_remote(rpc_client **out, const char *url, const char *token, struct nng_tls_config *tls,
+	int64_t dial_timeout_ms, rpc_error *err)
+{
+	struct dial dl = {0};
+	rpc_client *c;
+	int rv;
+
+	if ((rv = client_new(&c, token, err)) != 0)
+		return rv;
+	if ((rv = nng_dialer_create(&dl.d, c->sock, url)) != 0) {
+		fail(err, RPC__STATUS__INVALID_ARGUMENT, "cannot dial %s: %s", url, nng_strerror(rv));
+		goto fail;
+	}
+	if (tls != NULL && (rv = nng_dialer_set_ptr(dl.d, NNG_OPT_TLS_CONFIG, tls)) != 0) {
+		fail(err, RPC__STATUS__INVALID_ARGUMENT, "cannot use TLS to dial %s: %s", url, nng_strerror(rv));
+		goto fail;
+	}
+	if ((rv = dial_bounded(&dl, dial_timeout_ms > 0 ? dial_timeout_ms : 10000)) != 0) {
+		char why[384];
+		snprintf(why, sizeof(why), "%s (%s)", nng_strerror(rv), dial_hint(rv, tls != NULL));
+		fail(err, rv == NNG_ETIMEDOUT ? RPC__STATUS__DEADLINE_EXCEEDED : RPC__STATUS__UNAVAILABLE,
+			"cannot connect to %s: %s", url, why);
+		goto fail;
+	}
+	*out = c;
+	return 0;
+fail:
+	nng_close(c->sock);
+	client_free(c);
+	return (int)(err ? err->status : RPC__STATUS__UNAVAILABLE);
 }
 
 void rpc_client_close(rpc_client *c)
@@ -97,9 +236,7 @@ void rpc_client_close(rpc_client *c)
 		nng_aio_free(s->aio);
 		free(s);
 	}
-	pthread_mutex_destroy(&c->mu);
-	free(c->token);
-	free(c);
+	client_free(c);
 }
 
 static struct rpc_slot *slot_get(rpc_client *c)

@@ -34,6 +34,7 @@
 
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
+#include <nng/supplemental/tls/tls.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,6 +58,7 @@ struct rpc_call {                /* guarded by s->mu, but where said */
 	bool dispatching;         /* a thread is still in dispatch for it */
 	bool counted;             /* its worker counts in s->receiving */
 	bool pipe_gone;           /* the caller's connection closed */
+	bool read_only;           /* held to cfg.read_only methods (set by dispatch) */
 	rpc_cancel_fn on_cancel;  /* set when parked; read by its canceller */
 	void *cancel_arg;
 	struct rpc_call *next;    /* on its canceller's list (C_CANCELLING) */
@@ -80,7 +82,8 @@ struct rpc_server {
 	nng_listener listener;
 	char *url;
 	rpc_server_config cfg;
-	char *token;
+	char *token;              /* guarded by mu (rpc_server_set_token) */
+	char *read_token;         /* likewise; NULL: none */
 	uid_t owner;
 	pthread_mutex_t mu;
 	struct rpc_worker **workers;
@@ -357,6 +360,11 @@ unsigned rpc_call_method(const rpc_call *call)
 	return call->method;
 }
 
+bool rpc_call_read_only(const rpc_call *call)
+{
+	return call->read_only;
+}
+
 /* Runs the handler, and answers INTERNAL for it when it neither replied nor
  * parked the call. */
 static void run_handler(struct rpc_worker *w, const ProtobufCMethodDescriptor *md, ProtobufCMessage *req)
@@ -375,6 +383,38 @@ static void run_handler(struct rpc_worker *w, const ProtobufCMethodDescriptor *m
 		rpc_reply_error(call, RPC__STATUS__INTERNAL, "handler of %s returned no reply", md->name);
 }
 
+/* Whether token opens the server, and for what: the full token, the read-only
+ * one (the call is then held to read-only methods), or neither. Both are
+ * compared every time, in constant time (token_equal). A server without a
+ * read-only token never matches one, not even an empty token. */
+static bool authenticate(rpc_server *s, struct rpc_call *call, const char *token)
+{
+	bool full, ro;
+
+	pthread_mutex_lock(&s->mu);
+	full = token_equal(s->token, token);
+	ro = s->read_token != NULL && token_equal(s->read_token, token);
+	pthread_mutex_unlock(&s->mu);
+	call->read_only = s->cfg.all_read_only || !full;
+	return full || ro;
+}
+
+/* "Version, Inspect, ...": the methods a read-only caller may call. */
+static void read_only_names(const rpc_server *s, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (unsigned i = 0; i < s->cfg.service->n_methods && s->cfg.read_only != NULL; i++)
+		if (s->cfg.read_only[i] && used < len) {
+			int n = snprintf(buf + used, len - used, "%s%s", used ? ", " : "",
+				s->cfg.service->methods[i].name);
+			used += n > 0 ? (size_t)n : 0;
+		}
+	if (buf[0] == '\0')
+		snprintf(buf, len, "nothing");
+}
+
 /* Decodes one envelope and runs its handler; every failure gets a reply. */
 static void dispatch(struct rpc_worker *w, nng_msg *msg)
 {
@@ -391,7 +431,7 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 		return;
 	}
 	call->request_id = env->request_id;
-	if (!token_equal(s->token, env->token)) {
+	if (!authenticate(s, call, env->token)) {
 		refuse(call, RPC__STATUS__UNAUTHENTICATED, "wrong or missing token");
 		goto out;
 	}
@@ -408,6 +448,17 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 	call->method = (unsigned)(md - s->cfg.service->methods);
 	if (s->cfg.handlers[call->method] == NULL) {
 		rpc_reply_error(call, RPC__STATUS__UNIMPLEMENTED, "method %s is not implemented", md->name);
+		goto out;
+	}
+	if (call->read_only && (s->cfg.read_only == NULL || !s->cfg.read_only[call->method])) {
+		char allowed[256];
+		read_only_names(s, allowed, sizeof(allowed));
+		pthread_mutex_lock(&s->mu);
+		s->counters.rejected++;
+		pthread_mutex_unlock(&s->mu);
+		rpc_reply_error(call, RPC__STATUS__PERMISSION_DENIED,
+			"%s is a control call: it needs the control token, on the local socket; this caller "
+			"may call only %s", md->name, allowed);
 		goto out;
 	}
 	if (env->deadline_unix_ms > 0 && now_unix_ms() > env->deadline_unix_ms) {
@@ -603,6 +654,11 @@ static int listen_on(rpc_server *s)
 		nng_listener_close(s->listener);
 		return rv;
 	}
+	if (s->cfg.tls != NULL && strncmp(s->url, "tls+", 4) == 0 &&
+	    (rv = nng_listener_set_ptr(s->listener, NNG_OPT_TLS_CONFIG, s->cfg.tls)) != 0) {
+		nng_listener_close(s->listener);
+		return rv;
+	}
 	if ((rv = nng_listener_start(s->listener, 0)) != 0)
 		nng_listener_close(s->listener);
 	return rv;
@@ -613,12 +669,18 @@ int rpc_server_check_listener(rpc_server *s, int timeout_ms)
 	uint64_t added;
 	rpc_client *c;
 	rpc_error err;
+	char *token;
 	int rv;
 
 	pthread_mutex_lock(&s->mu);
 	added = s->pipes_added;
+	token = strdup(s->token);
 	pthread_mutex_unlock(&s->mu);
-	if (rpc_client_open(&c, s->url, s->token, &err) == 0) {
+	if (token == NULL)
+		return NNG_ENOMEM;
+	rv = rpc_client_open(&c, s->url, token, &err);
+	free(token);
+	if (rv == 0) {
 		Rpc__Status st = rpc_client_ping(c, timeout_ms, &err);
 		rpc_client_close(c);
 		if (st == RPC__STATUS__OK)
@@ -665,11 +727,15 @@ int rpc_server_open(rpc_server **out, const rpc_server_config *cfg, const char *
 		s->cfg.send_timeout_ms = RPC_SEND_TIMEOUT_DEFAULT_MS;
 	s->owner = geteuid();
 	s->token = strdup(cfg->token ? cfg->token : "");
+	s->read_token = cfg->read_token ? strdup(cfg->read_token) : NULL;
+	s->cfg.token = s->cfg.read_token = NULL; /* ours are s->token and s->read_token */
 	pthread_mutex_init(&s->mu, NULL);
-	if (s->token == NULL) {
+	if (s->token == NULL || (cfg->read_token != NULL && s->read_token == NULL)) {
 		rv = NNG_ENOMEM;
 		goto fail;
 	}
+	if (s->cfg.tls != NULL)
+		nng_tls_config_hold(s->cfg.tls);
 	if ((rv = nng_rep0_open(&s->sock)) != 0)
 		goto fail;
 	if ((s->url = strdup(url)) == NULL) {
@@ -696,8 +762,11 @@ fail_sock:
 	nng_close(s->sock);
 fail:
 	pthread_mutex_destroy(&s->mu);
+	if (s->cfg.tls != NULL)
+		nng_tls_config_free(s->cfg.tls);
 	free(s->url);
 	free(s->token);
+	free(s->read_token);
 	free(s->open_pipes);
 	free(s);
 	return rv;
@@ -738,10 +807,50 @@ void rpc_server_close(rpc_server *s)
 	}
 	free(s->workers);
 	pthread_mutex_destroy(&s->mu);
+	if (s->cfg.tls != NULL)
+		nng_tls_config_free(s->cfg.tls);
 	free(s->open_pipes);
 	free(s->url);
 	free(s->token);
+	free(s->read_token);
 	free(s);
+}
+
+static int set_token(rpc_server *s, char **slot, const char *token, bool nullable)
+{
+	char *copy = NULL, *old;
+
+	if (token != NULL || !nullable) {
+		if ((copy = strdup(token ? token : "")) == NULL)
+			return NNG_ENOMEM;
+	}
+	pthread_mutex_lock(&s->mu);
+	old = *slot;
+	*slot = copy;
+	pthread_mutex_unlock(&s->mu);
+	if (old != NULL)
+		explicit_bzero(old, strlen(old));
+	free(old);
+	return 0;
+}
+
+int rpc_server_set_token(rpc_server *s, const char *token)
+{
+	return set_token(s, &s->token, token, false);
+}
+
+int rpc_server_set_read_token(rpc_server *s, const char *token)
+{
+	return set_token(s, &s->read_token, token, true);
+}
+
+int rpc_server_bound_port(rpc_server *s)
+{
+	int port;
+
+	if (nng_listener_get_int(s->listener, NNG_OPT_TCP_BOUND_PORT, &port) != 0)
+		return -1;
+	return port;
 }
 
 void rpc_server_counters(rpc_server *s, rpc_counters *out)

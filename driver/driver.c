@@ -7,9 +7,12 @@
 #include "procfs.h"
 #include "rktargs.h"
 #include "rktcmd.h"
+#include "executor_start.h"
+#include "inspection.h"
 #include "taskenv.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -175,20 +178,30 @@ rd_pod_state rd_pod_query(const rd_opts *o, const char *uuid, char **why)
 	return state;
 }
 
+/* Whether `rkt rm UUID` (rc, res: how it ran) left the pod removed: it
+ * removed it, or the pod was gone already (another waiter removed it).
+ * *running: rkt refused because it still calls the pod running. */
+static bool rm_done(const rd_opts *o, const char *uuid, int rc, const rd_cmd_result *res, bool *running)
+{
+	bool removed = rc == 0 && (res->status == 0 || strstr(res->err, "no matches found") != NULL);
+
+	*running = rc == 0 && !removed && strstr(res->err, "currently running") != NULL;
+	return removed || (!*running && rd_pod_query(o, uuid, NULL) == RD_POD_GONE);
+}
+
 /* `rkt rm UUID` of a pod that no longer runs, retried for up to retry_ms
- * while rkt still calls it running. 0 when removed or already gone (another
- * waiter removed it), -1 with rkt's words in *why. */
+ * while rkt still calls it running. 0 when removed or already gone, -1 with
+ * rkt's words in *why. */
 static int rm_pod(const rd_opts *o, const char *uuid, int64_t retry_ms, char **why)
 {
 	int64_t deadline = now_mono_ms() + retry_ms;
 
 	for (;;) {
 		rd_cmd_result res;
+		bool running;
 		int rc = rkt_simple(o, &res, "rm", uuid, NULL);
-		bool removed = rc == 0 && (res.status == 0 || strstr(res.err, "no matches found") != NULL);
-		bool running = rc == 0 && !removed && strstr(res.err, "currently running") != NULL;
 
-		if (removed || (!running && rd_pod_query(o, uuid, NULL) == RD_POD_GONE)) {
+		if (rm_done(o, uuid, rc, &res, &running)) {
 			rd_cmd_result_free(&res);
 			return 0;
 		}
@@ -442,9 +455,55 @@ static int build_rkt_args(const rd_opts *o, const rd_task *t, const char *alloc,
 
 /* rkt trust (when the config has a trust prefix), then rkt prepare: *uuid
  * (malloc'd) is the prepared pod's, from prepare's stdout, trimmed. */
-static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a, char **uuid, char **err)
+/* Starts the task's detached executor while rkt prepares the pod (executor_start.h).
+ * It waits for Launch as long as trust and prepare may take, and leaves on
+ * its own after that when its driver died in between. */
+static int begin_executor(const rd_opts *o, const char *task_dir, rd_spawn *sp, char **err)
 {
+	char *executor = find_executor(o);
+	int rc = executor == NULL ? -1 :
+		rd_spawn_begin(sp, executor, task_dir, o->executor_idle_timeout_ms,
+			2 * RKT_CMD_TIMEOUT_MS + CALL_TIMEOUT_MS);
+
+	free(executor);
+	if (rc != 0)
+		rd_errf(err, "out of memory");
+	return rc;
+}
+
+/* PREPARE_PID: "<pid> <start time>" of the running rkt prepare. Not synced:
+ * it matters only while that process lives, and a crash ends it. */
+static void record_prepare_pid(const char *path, pid_t pid)
+{
+	unsigned long long st = 0;
+	char line[64];
+	int fd, n;
+
+	if (proc_start_time(pid, &st) != 0)
+		return;
+	n = snprintf(line, sizeof(line), "%d %llu\n", (int)pid, st);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || fs_write_full(fd, line, (size_t)n) != 0)
+		log_warn("cannot record rkt prepare's pid in %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
+/* The files of a start in progress, in the task dir: rkt prepare writes into
+ * them rather than into pipes to us, so that it completes and its pod's UUID
+ * is kept even when we die first (rd_clear_start reads them then). */
+#define PREPARE_OUT "prepare.out"
+#define PREPARE_ERR "prepare.err"
+#define PREPARE_PID "prepare.pid"
+
+/* rkt trust (when asked) and rkt prepare: *uuid is the pod's. The executor
+ * is started (*sp) once prepare runs, to overlap it; on failure none is left. */
+static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a, const char *task_dir,
+	rd_spawn *sp, char **uuid, char **err)
+{
+	char out_path[PATH_MAX], err_path[PATH_MAX], pid_path[PATH_MAX];
 	rd_cmd_result res = {0};
+	rd_cmd cmd;
 
 	if (a->trust.n > 0) {
 		if (rkt_run(o, &a->trust, "Error running rkt trust", &res, err) != 0) {
@@ -455,9 +514,28 @@ static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a,
 		rd_cmd_result_free(&res);
 	}
 	log_debug("preparing pod \"%s\" for task \"%s\"", t->config.image, t->name);
-	if (rkt_run(o, &a->prepare, "Error preparing rkt pod", &res, err) != 0) {
+	snprintf(out_path, sizeof(out_path), "%s/" PREPARE_OUT, task_dir);
+	snprintf(err_path, sizeof(err_path), "%s/" PREPARE_ERR, task_dir);
+	snprintf(pid_path, sizeof(pid_path), "%s/" PREPARE_PID, task_dir);
+	if (rd_cmd_start_to_files(rkt_of(o), &a->prepare, out_path, err_path, &cmd, &res) != 0) {
+		rd_errf(err, "Error preparing rkt pod: %s", res.error);
 		rd_cmd_result_free(&res);
 		return -1;
+	}
+	record_prepare_pid(pid_path, cmd.pid);
+	bool started = begin_executor(o, task_dir, sp, err) == 0;
+	int frc = rd_cmd_finish(&cmd, RKT_CMD_TIMEOUT_MS, &res);
+	unlink(pid_path);
+	if (frc != 0) {
+		if (started)
+			rd_errf(err, "Error preparing rkt pod: %s", res.error);
+		goto fail;
+	}
+	if (!started)
+		goto fail;
+	if (res.status != 0) {
+		rd_cmd_failed(&res, "Error preparing rkt pod", err);
+		goto fail;
 	}
 	char *s = res.out, *e = res.out + res.out_len;
 	while (s < e && (*s == ' ' || *s == '\n' || *s == '\t' || *s == '\r'))
@@ -466,32 +544,19 @@ static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a,
 		e--;
 	if (e == s) {
 		rd_errf(err, "Error preparing rkt pod: rkt prepare printed no pod UUID");
-		rd_cmd_result_free(&res);
-		return -1;
+		goto fail;
 	}
-	*uuid = strndup(s, (size_t)(e - s));
+	if ((*uuid = strndup(s, (size_t)(e - s))) == NULL) {
+		rd_errf(err, "out of memory");
+		goto fail;
+	}
 	rd_cmd_result_free(&res);
 	return 0;
-}
-
-/* Starts the task's detached executor (*ec, *rec: what reattaching needs).
- * On failure the prepared pod is removed. */
-static int spawn_executor(const rd_opts *o, const char *task_dir, const char *uuid, ec_client **ec,
-	ra_config *rec, char **err)
-{
-	char ebuf[512];
-	char *executor = find_executor(o);
-	ec_spawn_opts so = {.executor_path = executor, .task_dir = task_dir,
-		.idle_timeout_ms = o->executor_idle_timeout_ms};
-	int rc = ec_spawn(&so, ec, rec, ebuf, sizeof(ebuf));
-
-	free(executor);
-	if (rc != 0) {
-		rd_errf(err, "cannot start the executor: %s", ebuf);
-		remove_pod(o, uuid);
-		return -1;
-	}
-	return 0;
+fail:
+	if (started)
+		rd_spawn_discard(sp);
+	rd_cmd_result_free(&res);
+	return -1;
 }
 
 /* Asks the executor to launch `rkt run-prepared <uuid>` (run_args + uuid)
@@ -499,15 +564,31 @@ static int spawn_executor(const rd_opts *o, const char *task_dir, const char *uu
  * --set-env), its logs and resources. *lrep: the executor's reply (free with
  * ec_free). On failure the executor is told to exit and the pod is removed. */
 static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char *rkt, strv *run_args,
-	const char *uuid, const char *task_dir, char *logs, Executor__LaunchReply **lrep, char **err)
+	const char *uuid, const char *task_dir, char *logs, Executor__LaunchReply **lrep, char **token_file,
+	char **err)
 {
 	strv hostenv = {0};
 	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
 	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
 	Executor__Resources rs = EXECUTOR__RESOURCES__INIT;
+	Executor__InspectConfig ic;
+	const rd_inspect_cfg *icfg = t->inspect.listen != NULL ? &t->inspect : o->inspect;
+	char itoken[TOKEN_HEX_LEN + 1];
 	rpc_error re;
 	int rc = 0;
 
+	/* remote inspection (inspection.h): its token file is written first */
+	if (icfg != NULL && icfg->listen != NULL) {
+		if (rd_inspection_prepare(icfg, task_dir, itoken, &ic, token_file, err) != 0) {
+			Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
+			Executor__ExitReply *xrep = NULL;
+			ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &re);
+			ec_free(xrep);
+			remove_pod(o, uuid);
+			return -1;
+		}
+		lr.inspect = &ic;
+	}
 	rd_host_env_filter(environ, o->env_blacklist, &hostenv);
 	strv_append(run_args, uuid);
 	lc.dir = logs;
@@ -534,6 +615,7 @@ static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char 
 		remove_pod(o, uuid);
 		rc = -1;
 	}
+	explicit_bzero(itoken, sizeof(itoken));
 	strv_free(&hostenv);
 	return rc;
 }
@@ -563,6 +645,8 @@ static rd_handle *new_handle(const rd_opts *o, const rd_task *t, const char *tas
 	h->rec.log_dir = strdup(logs);
 	h->rec.task_name = strdup(t->name);
 	h->rec.alloc_id = strdup(t->alloc_id);
+	if (lrep->inspect_url != NULL && lrep->inspect_url[0] != '\0')
+		h->rec.inspect_url = strdup(lrep->inspect_url);
 	h->rec.version = RA_HANDLE_VERSION;
 	return h;
 }
@@ -633,9 +717,10 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 	kvmap env = {0};
 	rd_rkt_args a = {0};
 	ra_config rec = {0};
-	char *rkt = NULL, *uuid = NULL;
+	char *rkt = NULL, *uuid = NULL, *token_file = NULL;
 	rd_handle *h = NULL;
 	ec_client *ec = NULL;
+	rd_spawn sp;
 	Executor__LaunchReply *lrep = NULL;
 	int rc = -1;
 
@@ -651,13 +736,15 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 		rd_errf(err, "rkt not found at \"%s\" (install rkt or pass its path)", rkt_of(o));
 		goto out;
 	}
-	if (prepare_pod(o, t, &a, &uuid, err) != 0)
+	if (prepare_pod(o, t, &a, task_dir, &sp, &uuid, err) != 0)
 		goto out;
 	if (spec->progress != NULL)
 		spec->progress(spec->progress_arg, "Image prepared", uuid);
-	if (spawn_executor(o, task_dir, uuid, &ec, &rec, err) != 0)
+	if (rd_spawn_end(&sp, &ec, &rec, err) != 0) {
+		remove_pod(o, uuid);
 		goto out;
-	if (launch(o, t, ec, rkt, &a.run, uuid, task_dir, logs, &lrep, err) != 0)
+	}
+	if (launch(o, t, ec, rkt, &a.run, uuid, task_dir, logs, &lrep, &token_file, err) != 0)
 		goto out;
 	h = new_handle(o, t, task_dir, logs, &ec, &uuid, &rec, lrep);
 	ec_free(lrep);
@@ -665,6 +752,8 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 		rd_errf(err, "out of memory");
 		goto out;
 	}
+	h->rec.inspect_token_file = token_file;
+	token_file = NULL;
 	log_debug("started ACI \"%s\" (UUID: %s) for task \"%s\"", t->config.image, h->rec.uuid, t->name);
 	if (save_handle(h, err) != 0)
 		goto out;
@@ -686,7 +775,105 @@ out:
 	kvmap_free(&env);
 	free(rkt);
 	free(uuid);
+	free(token_file);
 	return rc;
+}
+
+/* Waits until pid (started at st) has ended or is a zombie, up to ms. */
+static bool await_gone(pid_t pid, unsigned long long st, int64_t ms)
+{
+	int64_t deadline = now_mono_ms() + ms;
+	struct proc_stat ps;
+
+	while (proc_matches(pid, st)) {
+		if (proc_stat_read(pid, &ps) == 0 && ps.state == 'Z')
+			return true;
+		if (now_mono_ms() >= deadline)
+			return false;
+		usleep(20000);
+	}
+	return true;
+}
+
+/* The rkt prepare of a cut start, if it still runs: waited for as long as
+ * prepare_pod would have, then killed. */
+static void clear_prepare(const char *task_dir)
+{
+	char path[PATH_MAX], line[64];
+	unsigned long long st;
+	size_t len;
+	int pid;
+
+	snprintf(path, sizeof(path), "%s/" PREPARE_PID, task_dir);
+	if (fs_read_small(path, line, sizeof(line), &len) != 0 || sscanf(line, "%d %llu", &pid, &st) != 2)
+		return;
+	log_info("waiting for the rkt prepare (pid %d) of the start cut short in %s", pid, task_dir);
+	if (!await_gone(pid, st, RKT_CMD_TIMEOUT_MS)) {
+		log_warn("rkt prepare (pid %d) of %s still runs after %d ms: killing it", pid, task_dir,
+			RKT_CMD_TIMEOUT_MS);
+		proc_signal_if_matches(pid, st, SIGKILL);
+		await_gone(pid, st, 5000);
+	}
+}
+
+/* The executor of a cut start, if one runs: told to stop (SIGTERM stops its
+ * task as Shutdown would, and it leaves once the result is recorded). */
+static int clear_executor(const rd_opts *o, const char *task_dir, char **err)
+{
+	char *executor = find_executor(o);
+	unsigned long long st;
+	pid_t pid;
+
+	if (executor == NULL) {
+		rd_errf(err, "out of memory");
+		return -1;
+	}
+	const char *slash = strrchr(executor, '/');
+	int rc = proc_find_by_args(slash ? slash + 1 : executor, "--task-dir", task_dir, &pid, &st);
+	free(executor);
+	if (rc == -ESRCH)
+		return 0;
+	if (rc != 0) {
+		rd_errf(err, "cannot look for the executor of %s: %s", task_dir, strerror(-rc));
+		return -1;
+	}
+	log_info("ending the executor (pid %d) of the start cut short in %s", (int)pid, task_dir);
+	proc_signal_if_matches(pid, st, SIGTERM);
+	if (!await_gone(pid, st, DEFAULT_MAX_KILL_TIMEOUT_NS / 1000000 + 5000)) {
+		rd_errf(err, "the executor (pid %d) of %s did not end after SIGTERM", (int)pid, task_dir);
+		return -1;
+	}
+	return 0;
+}
+
+int rd_clear_start(const rd_opts *o, const char *task_dir, char **err)
+{
+	char path[PATH_MAX], *out = NULL, *why = NULL;
+	int rc;
+
+	clear_prepare(task_dir);
+	if (clear_executor(o, task_dir, err) != 0)
+		return -1;
+	snprintf(path, sizeof(path), "%s/" PREPARE_OUT, task_dir);
+	if (fs_read_all(path, 4096, &out, NULL) == 0) {
+		char *uuid = out + strspn(out, " \t\r\n");
+		uuid[strcspn(uuid, " \t\r\n")] = '\0';
+		if (*uuid != '\0' && rm_pod(o, uuid, RM_RETRY_MS, &why) != 0) {
+			rd_errf(err, "cannot remove pod %s of the start cut short in %s: %s", uuid, task_dir,
+				why ? why : "out of memory");
+			free(why);
+			free(out);
+			return -1;
+		}
+		if (*uuid != '\0')
+			log_info("removed pod %s of the start cut short in %s", uuid, task_dir);
+	}
+	free(out);
+	if ((rc = fs_remove_tree(task_dir)) != 0) {
+		rd_errf(err, "cannot remove %s: %s", task_dir, strerror(-rc));
+		return -1;
+	}
+	return 0;
 }
 
 /* Reads task_dir/exit.json, the executor's durable exit record. */
@@ -1041,38 +1228,52 @@ static bool executor_gone_soon(const ra_config *p)
 	return false;
 }
 
+/* Tells the executor to exit and closes the client. */
+static void release_executor(rd_handle *h)
+{
+	Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *xrep = NULL;
+	rpc_error e;
+
+	/* the executor may close before its reply is read: it is gone, which
+	 * is what was asked */
+	if (ec_exit(h->ec, &xr, &xrep, CALL_TIMEOUT_MS, &e) != RPC__STATUS__OK &&
+	    !(e.status == RPC__STATUS__UNAVAILABLE && executor_gone_soon(&h->rec.plugin)))
+		log_warn("executor of pod %s did not exit: %s", h->rec.uuid, e.message);
+	ec_free(xrep);
+	ec_close(h->ec);
+	h->ec = NULL;
+}
+
 /* After the end: remove the pod and let the executor go (the seed's run()).
- * A pod that rkt still calls running is removed once the executor, leaving,
- * has ended what the app left behind. */
+ * The executor is told to exit while `rkt rm` runs. A pod that rkt still
+ * calls running (its app left a child) is removed once the executor,
+ * leaving, has ended what the app left behind. */
 static void finalize(rd_handle *h)
 {
-	char *why = NULL;
-	bool removed;
+	rd_cmd_result res;
+	strv args = {0};
+	rd_cmd rm;
+	bool running, had_executor = h->ec != NULL;
 
 	if (h->finalized)
 		return;
 	h->finalized = true;
-	/* most pods go at once; one whose app left a child is "currently
-	 * running" until the executor, as it leaves, ends that child */
-	removed = rm_pod(&h->opts, h->rec.uuid, 0, &why) == 0;
-	free(why);
-	if (h->ec != NULL) {
-		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
-		Executor__ExitReply *xrep = NULL;
-		rpc_error e;
-		/* the executor may close before its reply is read: it is gone,
-		 * which is what was asked */
-		if (ec_exit(h->ec, &xr, &xrep, CALL_TIMEOUT_MS, &e) != RPC__STATUS__OK &&
-		    !(e.status == RPC__STATUS__UNAVAILABLE && executor_gone_soon(&h->rec.plugin)))
-			log_warn("executor of pod %s did not exit: %s", h->rec.uuid, e.message);
-		ec_free(xrep);
-		ec_close(h->ec);
-		h->ec = NULL;
-		if (!removed)
-			executor_gone_soon(&h->rec.plugin);
-	}
-	if (!removed)
-		remove_pod(&h->opts, h->rec.uuid);
+	strv_append(&args, "rm");
+	strv_append(&args, h->rec.uuid);
+	int rc = rd_cmd_start(rkt_of(&h->opts), &args, NULL, NULL, &rm, &res);
+	if (had_executor)
+		release_executor(h);
+	if (rc == 0)
+		rc = rd_cmd_finish(&rm, RKT_CMD_TIMEOUT_MS, &res);
+	bool removed = rm_done(&h->opts, h->rec.uuid, rc, &res, &running);
+	rd_cmd_result_free(&res);
+	strv_free(&args);
+	if (removed)
+		return;
+	if (had_executor)
+		executor_gone_soon(&h->rec.plugin);
+	remove_pod(&h->opts, h->rec.uuid);
 }
 
 static int copy_result(const rd_handle *h, rd_exit *res)
@@ -1130,6 +1331,92 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 	}
 	finalize(h);
 	return copy_result(h, res);
+}
+
+/* ---- forgetting a finished task ---------------------------------------- */
+
+/* rd_forget's last step, once no executor of the task is alive: the pod is
+ * removed unless rkt says it runs (1) or cannot tell (-1); head says what
+ * became of the task, for the sentence. */
+static int forget_pod(rd_handle *h, const char *head, char **err)
+{
+	const char *uuid = h->rec.uuid;
+	char *why = NULL;
+	int rc = 0;
+
+	switch (rd_pod_query(&h->opts, uuid, &why)) {
+	case RD_POD_GONE:
+		break;
+	case RD_POD_RUNNING:
+		rd_errf(err, "%s, but rkt says its pod %s still runs; it was left alone: stop the task first", head,
+			uuid);
+		rc = 1;
+		break;
+	case RD_POD_UNKNOWN:
+		rd_errf(err, "%s, but rkt cannot tell whether its pod %s still runs (%s); it was left alone", head,
+			uuid, why ? why : "no reason given");
+		rc = -1;
+		break;
+	case RD_POD_PREPARED:
+	case RD_POD_EXITED:
+		free(why);
+		why = NULL;
+		/* rkt rm itself refuses a pod that runs */
+		if (rm_pod(&h->opts, uuid, RM_RETRY_MS, &why) != 0) {
+			rd_errf(err, "%s, but its pod %s could not be removed (rkt rm: %s): remove it with `rkt rm %s`, "
+				"then retry", head, uuid, why ? why : "out of memory", uuid);
+			rc = -1;
+		}
+		break;
+	}
+	free(why);
+	return rc;
+}
+
+int rd_forget(rd_handle *h, char **err)
+{
+	const ra_config *p = &h->rec.plugin;
+	char *words;
+
+	if (h->ec != NULL && !h->have_result) {
+		Executor__InspectReply *r = NULL;
+		if (rd_inspect(h, &r, err) != 0)
+			return -1;
+		bool exited = r->exit != NULL && r->exit->exited;
+		int child = r->child_pid;
+		ec_free(r);
+		if (!exited)
+			return rd_errf(err, "it still runs: its executor (pid %d) answers and says its process (pid %d, "
+				"pod %s) has not exited; stop the task first", p->pid, child, h->rec.uuid), 1;
+		/* ended: the pod removed and the executor told to exit, as by wait */
+		rd_exit res;
+		if (rd_wait(h, 0, &res, err) < 0)
+			return -1;
+		rd_exit_free(&res);
+	}
+	switch (rd_handle_state(h)) {
+	case RD_TASK_ATTACHED: /* not after the above */
+	case RD_TASK_FOREIGN:
+	case RD_TASK_UNREACHABLE:
+		words = executor_words(h);
+		rd_errf(err, "%s; it and its pod %s were left alone", words ? words : "its executor is alive",
+			h->rec.uuid);
+		free(words);
+		return 1;
+	case RD_TASK_EXITED:
+		/* ours leaves at once when told to; one that did not answer stays
+		 * until its idle timeout */
+		if (rd_executor_alive(p) && !executor_gone_soon(p))
+			return rd_errf(err, "it has exited, but its executor (pid %d) is still alive; it and the pod %s "
+				"were left alone: retry once the executor has gone (it leaves by itself at its idle "
+				"timeout)", p->pid, h->rec.uuid), 1;
+		return forget_pod(h, "it has exited", err);
+	case RD_TASK_LOST:
+		break;
+	}
+	char head[128];
+	snprintf(head, sizeof(head), "its executor (pid %d) is gone and left no exit record", p->pid);
+	return forget_pod(h, head, err);
 }
 
 int rd_kill(rd_handle *h, char **err)
@@ -1307,6 +1594,38 @@ int rd_update(rd_handle *h, int64_t kill_timeout_ns, int log_max_files, int log_
 		return rd_errf(err, "update of pod %s: %s", h->rec.uuid, e.message), -1;
 	ec_free(rep);
 	return h->rec.task_dir ? write_handle(h, err) : 0;
+}
+
+int rd_rotate_inspect_token(rd_handle *h, char **err)
+{
+	Executor__UpdateRequest ur = EXECUTOR__UPDATE_REQUEST__INIT;
+	Executor__UpdateReply *rep = NULL;
+	char token[TOKEN_HEX_LEN + 2];
+	rpc_error e;
+	int rc;
+
+	if (h->rec.inspect_token_file == NULL)
+		return rd_errf(err, "task of pod %s was started without remote inspection", h->rec.uuid), -1;
+	if (need_executor(h, "rotate the inspection token", err) != 0)
+		return -1;
+	if ((rc = token_generate(token)) != 0)
+		return rd_errf(err, "cannot make an inspection token: %s", strerror(-rc)), -1;
+	ur.inspect_token = token;
+	rc = ec_update(h->ec, &ur, &rep, CALL_TIMEOUT_MS, &e) == RPC__STATUS__OK ? 0 : -1;
+	ec_free(rep);
+	if (rc != 0) {
+		explicit_bzero(token, sizeof(token));
+		return rd_errf(err, "rotating the inspection token of pod %s: %s", h->rec.uuid, e.message), -1;
+	}
+	/* the executor holds the new one now: the file follows */
+	size_t n = strlen(token);
+	token[n] = '\n';
+	rc = fs_write_atomic(h->rec.inspect_token_file, token, n + 1, 0600);
+	explicit_bzero(token, sizeof(token));
+	if (rc != 0)
+		return rd_errf(err, "the executor of pod %s has a new inspection token, but %s could not be "
+			"written (%s): rotate again", h->rec.uuid, h->rec.inspect_token_file, strerror(-rc)), -1;
+	return 0;
 }
 
 int rd_fingerprint_run(const rd_opts *o, rd_fingerprint *fp, char **err)

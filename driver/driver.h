@@ -22,6 +22,8 @@ typedef struct rd_opts {
 	int64_t network_deadline_ms;     /* 0: the seed's one minute */
 	int64_t max_kill_timeout_ns;     /* 0: 30 s, Nomad's default max_kill_timeout */
 	int64_t executor_idle_timeout_ms;/* 0: the executor's default */
+	const rd_inspect_cfg *inspect;   /* remote inspection for a task whose file has no
+	                                    "inspect" block (inspection.h); NULL: none */
 } rd_opts;
 
 typedef struct rd_handle rd_handle;
@@ -92,6 +94,13 @@ typedef struct rd_start_spec {
  * task_dir made here is removed again; the given directories are left. */
 int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_handle **out,
 	rd_network_info *net, char **err);
+/* Clears a start that was cut short: its driver died after making task_dir
+ * and before writing the handle there (rd_start writes what this needs as
+ * it goes: rkt prepare's pid and output). Waits for that rkt prepare to end,
+ * ends the executor started for the task (found by its --task-dir), removes
+ * the pod prepare made, then task_dir. 0, or -1 with one sentence in *err,
+ * and then task_dir is left as it is. */
+int rd_clear_start(const rd_opts *o, const char *task_dir, char **err);
 /* Gives every dynamic port of t without a value a free TCP port from the
  * kernel (what an agent would have allocated). 0, or -1 when none is free. */
 int rd_task_assign_ports(rd_task *t);
@@ -124,6 +133,16 @@ rd_task_state rd_handle_state(const rd_handle *h);
  *    1 with the exit record (ours) or res->error (exit code unknown). */
 int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err);
 void rd_exit_free(rd_exit *e);
+/* Makes sure nothing of a finished task runs any more and its pod is gone,
+ * so that its state may be removed (`rkt-driver rm`). Nothing is stopped or
+ * signalled: our executor of a task that has exited is told to exit and its
+ * pod removed, as rd_wait does; a lost task's pod is removed (rkt rm) when
+ * rkt says it no longer runs. Returns 0 when done; 1 when the task or a part
+ * of it still runs (its executor answers and the task has not exited, a
+ * live executor that does not answer or is not ours, a pod rkt calls
+ * running): *err says what, and that it was left alone; -1 when rkt cannot
+ * tell or the pod cannot be removed (*err). */
+int rd_forget(rd_handle *h, char **err);
 /* SIGTERM, then SIGKILL to the whole tree after the kill timeout. Without an
  * executor to ask (lost, foreign, unreachable) the pod is stopped through
  * `rkt stop` (then `--force`), named by its UUID; -1 when rkt still says it

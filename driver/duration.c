@@ -3,7 +3,9 @@
 #include "duration.h"
 
 #include <stdbool.h>
+#include <inttypes.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #define MAX_U63 ((uint64_t)1 << 63)
@@ -132,4 +134,19 @@ int rd_parse_duration(const char *s, int64_t *out)
 		return -1;
 	*out = (int64_t)d;
 	return 0;
+}
+
+char *rd_format_duration(int64_t ns, char *buf, size_t len)
+{
+	/* in uint64_t: -INT64_MIN does not fit an int64_t */
+	uint64_t s = (ns < 0 ? -(uint64_t)ns : (uint64_t)ns) / 1000000000u;
+	const char *sign = ns <= -1000000000LL ? "-" : "";
+
+	if (s >= 3600)
+		snprintf(buf, len, "%s%" PRIu64 "h%um%us", sign, s / 3600, (unsigned)(s / 60 % 60), (unsigned)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%s%um%us", sign, (unsigned)(s / 60), (unsigned)(s % 60));
+	else
+		snprintf(buf, len, "%s%us", sign, (unsigned)s);
+	return buf;
 }

@@ -1,4 +1,4 @@
-/* logfollow: reading a task's rotating log files (<dir>/<base>.N) in order,
+/* logfollow: reading a task's rotating log files (<dir>/<base>.N) in order
  * and following them as the executor writes and rotates them. */
 #ifndef RKTD_DRIVER_LOGFOLLOW_H
 #define RKTD_DRIVER_LOGFOLLOW_H

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -71,96 +72,207 @@ static char *finish(struct sink *s, size_t *len)
 	return s->buf;
 }
 
-int rd_cmd_run(const char *rkt, const strv *args, char *const *env, const char *cwd,
-	int64_t timeout_ms, rd_cmd_result *res)
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#define NO_PIDFD_POLL_MS 5
+
+/* Spawns rkt with stdout and stderr on out_fd and err_fd (closed here). */
+static int spawn(const char *rkt, const strv *args, char *const *env, const char *cwd, int out_fd, int err_fd,
+	rd_cmd *c, rd_cmd_result *res)
 {
 	posix_spawn_file_actions_t fa;
-	struct sink out = {0}, err = {0};
-	int po[2] = {-1, -1}, pe[2] = {-1, -1};
-	char **argv;
-	char *path;
-	int status, rc;
-	pid_t pid;
+	char **argv = NULL;
+	int rc;
 
 	memset(res, 0, sizeof(*res));
 	res->status = -1;
-	if ((path = rd_cmd_resolve(rkt)) == NULL) {
+	c->out_fd = c->err_fd = c->pidfd = -1;
+	c->name = args->n ? args->v[0] : "";
+	if ((c->path = rd_cmd_resolve(rkt)) == NULL) {
 		rd_errf(&res->error, "rkt not found at \"%s\" (set --rkt PATH)", rkt);
-		return -1;
-	}
-	argv = calloc(args->n + 2, sizeof(*argv));
-	if (argv == NULL || pipe2(po, O_CLOEXEC) < 0 || pipe2(pe, O_CLOEXEC) < 0) {
-		rd_errf(&res->error, "cannot run %s: %s", path, strerror(errno));
 		goto fail;
 	}
-	argv[0] = path;
+	argv = calloc(args->n + 2, sizeof(*argv));
+	if (argv == NULL || out_fd < 0 || err_fd < 0) {
+		rd_errf(&res->error, "cannot run %s: %s", c->path, argv == NULL ? "out of memory" : strerror(errno));
+		goto fail;
+	}
+	argv[0] = c->path;
 	for (size_t i = 0; i < args->n; i++)
 		argv[i + 1] = args->v[i];
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, po[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, pe[1], 2);
+	posix_spawn_file_actions_adddup2(&fa, out_fd, 1);
+	posix_spawn_file_actions_adddup2(&fa, err_fd, 2);
 	if (cwd != NULL)
 		posix_spawn_file_actions_addchdir_np(&fa, cwd);
-	rc = posix_spawn(&pid, path, &fa, NULL, argv, env ? env : environ);
+	rc = posix_spawn(&c->pid, c->path, &fa, NULL, argv, env ? env : environ);
 	posix_spawn_file_actions_destroy(&fa);
-	close(po[1]);
-	close(pe[1]);
-	po[1] = pe[1] = -1;
 	if (rc != 0) {
-		rd_errf(&res->error, "cannot run %s: %s", path, strerror(rc));
+		rd_errf(&res->error, "cannot run %s: %s", c->path, strerror(rc));
 		goto fail;
+	}
+	close(out_fd);
+	close(err_fd);
+	free(argv);
+	return 0;
+fail:
+	if (out_fd >= 0)
+		close(out_fd);
+	if (err_fd >= 0)
+		close(err_fd);
+	free(argv);
+	free(c->path);
+	c->path = NULL;
+	return -1;
+}
+
+int rd_cmd_start(const char *rkt, const strv *args, char *const *env, const char *cwd, rd_cmd *c,
+	rd_cmd_result *res)
+{
+	int po[2] = {-1, -1}, pe[2] = {-1, -1};
+
+	memset(c, 0, sizeof(*c));
+	if (pipe2(po, O_CLOEXEC) == 0 && pipe2(pe, O_CLOEXEC) != 0) {
+		close(po[0]);
+		close(po[1]);
+		po[0] = po[1] = -1;
+	}
+	if (spawn(rkt, args, env, cwd, po[1], pe[1], c, res) != 0) {
+		if (po[0] >= 0)
+			close(po[0]);
+		if (pe[0] >= 0)
+			close(pe[0]);
+		return -1;
 	}
 	fcntl(po[0], F_SETFL, O_NONBLOCK);
 	fcntl(pe[0], F_SETFL, O_NONBLOCK);
+	c->out_fd = po[0];
+	c->err_fd = pe[0];
+	return 0;
+}
+
+int rd_cmd_start_to_files(const char *rkt, const strv *args, const char *out_path, const char *err_path,
+	rd_cmd *c, rd_cmd_result *res)
+{
+	int flags = O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW;
+	int out = open(out_path, flags, 0600), err = open(err_path, flags, 0600);
+
+	memset(c, 0, sizeof(*c));
+	if (spawn(rkt, args, NULL, NULL, out, err, c, res) != 0)
+		return -1;
+	c->out_path = out_path;
+	c->err_path = err_path;
+	c->pidfd = (int)syscall(SYS_pidfd_open, c->pid, 0);
+	return 0;
+}
+
+void rd_cmd_read_files(const char *out_path, const char *err_path, rd_cmd_result *res)
+{
+	size_t len;
+
+	free(res->out);
+	free(res->err);
+	res->out = res->err = NULL;
+	res->out_len = res->err_len = 0;
+	if (fs_read_all(out_path, RD_RKT_OUTPUT_MAX, &res->out, &len) == 0)
+		res->out_len = len;
+	if (fs_read_all(err_path, RD_RKT_OUTPUT_MAX, &res->err, &len) == 0)
+		res->err_len = len;
+	if (res->out == NULL)
+		res->out = calloc(1, 1);
+	if (res->err == NULL)
+		res->err = calloc(1, 1);
+}
+
+static int64_t left_ms(int64_t deadline)
+{
+	return deadline ? deadline - now_mono_ms() : -1;
+}
+
+/* Waits for a file-captured command to exit: false when the deadline came
+ * first. */
+static bool await_exit(rd_cmd *c, int64_t deadline)
+{
+	for (;;) {
+		int64_t left = left_ms(deadline);
+		if (deadline && left <= 0)
+			return false;
+		if (c->pidfd >= 0) {
+			struct pollfd pfd = {.fd = c->pidfd, .events = POLLIN};
+			if (poll(&pfd, 1, (int)left) > 0)
+				return true;
+			continue;
+		}
+		siginfo_t si = {0};
+		if (waitid(P_PID, (id_t)c->pid, &si, WEXITED | WNOHANG | WNOWAIT) == 0 && si.si_pid == c->pid)
+			return true;
+		usleep(NO_PIDFD_POLL_MS * 1000);
+	}
+}
+
+int rd_cmd_finish(rd_cmd *c, int64_t timeout_ms, rd_cmd_result *res)
+{
+	struct sink out = {0}, err = {0};
 	int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : 0;
 	bool timed_out = false;
-	while (po[0] >= 0 || pe[0] >= 0) {
-		struct pollfd pfd[2] = {{.fd = po[0], .events = POLLIN}, {.fd = pe[0], .events = POLLIN}};
-		int wait = -1;
-		if (deadline) {
-			int64_t left = deadline - now_mono_ms();
-			if (left <= 0) {
-				timed_out = true;
-				break;
-			}
-			wait = (int)left;
-		}
-		if (poll(pfd, 2, wait) < 0 && errno != EINTR)
+	int status;
+
+	if (c->out_path != NULL)
+		timed_out = !await_exit(c, deadline);
+	while (c->out_fd >= 0 || c->err_fd >= 0) {
+		struct pollfd pfd[2] = {{.fd = c->out_fd, .events = POLLIN}, {.fd = c->err_fd, .events = POLLIN}};
+		int64_t left = left_ms(deadline);
+		if (deadline && left <= 0) {
+			timed_out = true;
 			break;
-		if (pfd[0].revents && !drain(po[0], &out)) {
-			close(po[0]);
-			po[0] = -1;
 		}
-		if (pfd[1].revents && !drain(pe[0], &err)) {
-			close(pe[0]);
-			pe[0] = -1;
+		if (poll(pfd, 2, (int)left) < 0 && errno != EINTR)
+			break;
+		if (pfd[0].revents && !drain(c->out_fd, &out)) {
+			close(c->out_fd);
+			c->out_fd = -1;
+		}
+		if (pfd[1].revents && !drain(c->err_fd, &err)) {
+			close(c->err_fd);
+			c->err_fd = -1;
 		}
 	}
 	if (timed_out)
-		kill(pid, SIGKILL); /* our own unreaped child: the pid is still its */
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		kill(c->pid, SIGKILL); /* our own unreaped child: the pid is still its */
+	while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
 		;
-	res->out = finish(&out, &res->out_len);
-	res->err = finish(&err, &res->err_len);
-	out.buf = err.buf = NULL; /* res owns them now */
+	if (c->out_path != NULL) {
+		rd_cmd_read_files(c->out_path, c->err_path, res);
+	} else {
+		res->out = finish(&out, &res->out_len);
+		res->err = finish(&err, &res->err_len);
+	}
 	if (timed_out)
-		rd_errf(&res->error, "%s %s did not finish within %lld ms", path, args->n ? args->v[0] : "",
+		rd_errf(&res->error, "%s %s did not finish within %lld ms", c->path, c->name,
 			(long long)timeout_ms);
 	else
 		res->status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-fail:
-	free(out.buf);
-	free(err.buf);
-	for (int i = 0; i < 2; i++) {
-		if (po[i] >= 0)
-			close(po[i]);
-		if (pe[i] >= 0)
-			close(pe[i]);
-	}
-	free(argv);
-	free(path);
+	if (c->out_fd >= 0)
+		close(c->out_fd);
+	if (c->err_fd >= 0)
+		close(c->err_fd);
+	if (c->pidfd >= 0)
+		close(c->pidfd);
+	free(c->path);
+	memset(c, 0, sizeof(*c));
 	return res->error != NULL ? -1 : 0;
+}
+
+int rd_cmd_run(const char *rkt, const strv *args, char *const *env, const char *cwd,
+	int64_t timeout_ms, rd_cmd_result *res)
+{
+	rd_cmd c;
+
+	if (rd_cmd_start(rkt, args, env, cwd, &c, res) != 0)
+		return -1;
+	return rd_cmd_finish(&c, timeout_ms, res);
 }
 
 void rd_cmd_result_free(rd_cmd_result *res)

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "strv.h"
 
@@ -23,6 +24,31 @@ typedef struct rd_cmd_result {
  * its code), -1 with res->error set otherwise. */
 int rd_cmd_run(const char *rkt, const strv *args, char *const *env, const char *cwd,
 	int64_t timeout_ms, rd_cmd_result *res);
+
+/* rd_cmd_run in two halves, for work done while rkt runs: rd_cmd_start
+ * spawns it (0, or -1 with res->error set and nothing to finish), and
+ * rd_cmd_finish collects its output and exit as rd_cmd_run does.
+ *
+ * With out_path and err_path (rd_cmd_start_to_files), rkt writes into those
+ * files instead of pipes to us, so that it finishes and its output is kept
+ * even when we die first: another process can wait for its pid (c->pid) and
+ * read what it printed (rd_cmd_read_files). */
+typedef struct rd_cmd {
+	pid_t pid;
+	int out_fd, err_fd;
+	int pidfd;         /* file capture: readable once rkt exits; -1 without pidfd_open */
+	char *path;        /* the resolved rkt */
+	const char *name;  /* the subcommand, for messages: borrowed from args */
+	const char *out_path, *err_path; /* file capture: borrowed */
+} rd_cmd;
+int rd_cmd_start(const char *rkt, const strv *args, char *const *env, const char *cwd, rd_cmd *c,
+	rd_cmd_result *res);
+int rd_cmd_start_to_files(const char *rkt, const strv *args, const char *out_path, const char *err_path,
+	rd_cmd *c, rd_cmd_result *res);
+/* What a file-captured command printed, into res->out and res->err (the
+ * files' first RD_RKT_OUTPUT_MAX bytes; a missing file reads as empty). */
+void rd_cmd_read_files(const char *out_path, const char *err_path, rd_cmd_result *res);
+int rd_cmd_finish(rd_cmd *c, int64_t timeout_ms, rd_cmd_result *res);
 void rd_cmd_result_free(rd_cmd_result *res);
 
 /* The line that says why a command that ran failed, for an error message.

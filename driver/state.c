@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 char *rd_state_default_dir(void)
@@ -115,4 +116,47 @@ char *rd_state_read_handle(const char *dir, const char *id, char **err)
 		return NULL;
 	}
 	return text;
+}
+
+int rd_state_handle_time(const char *dir, const char *id, int64_t *unix_ns)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/tasks/%s/handle", dir, id);
+	if (stat(path, &st) != 0)
+		return -errno;
+	*unix_ns = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	return 0;
+}
+
+bool rd_state_agent_task(const char *dir, const char *id)
+{
+	/* PL_START_REQUEST_FILE and the events file of driver/plugin/ */
+	static const char *const plugin_files[] = {"start-request", "events"};
+	char path[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(plugin_files) / sizeof(plugin_files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/tasks/%s/%s", dir, id, plugin_files[i]);
+		if (access(path, F_OK) == 0)
+			return true;
+	}
+	return false;
+}
+
+int rd_state_remove(const char *dir, const char *id, char **err)
+{
+	char *path;
+	int rc;
+
+	if (id[0] == '\0' || id[0] == '.' || strchr(id, '/') != NULL) {
+		rd_errf(err, "\"%s\" is not a task id", id);
+		return -1;
+	}
+	if ((path = rd_state_task_dir(dir, id)) == NULL)
+		return rd_errf(err, "out of memory"), -1;
+	if ((rc = fs_remove_tree(path)) != 0)
+		rd_errf(err, "cannot remove the state of task %s (%s): %s", id, path, strerror(-rc));
+	free(path);
+	return rc != 0 ? -1 : 0;
 }

@@ -4,7 +4,9 @@
 #ifndef RKTD_DRIVER_STATE_H
 #define RKTD_DRIVER_STATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "strv.h"
 #include "task.h"
@@ -29,5 +31,18 @@ int rd_state_list(const char *dir, strv *ids);
 
 /* The handle string saved for id (malloc'd), or NULL with *err. */
 char *rd_state_read_handle(const char *dir, const char *id, char **err);
+
+/* When id's handle was last written (its mtime, Unix ns). 0, or -errno. */
+int rd_state_handle_time(const char *dir, const char *id, int64_t *unix_ns);
+
+/* True when an agent started task id through `rkt-driver plugin` (its dir
+ * holds the plugin's start-request or events file, driver/plugin/pl.h): that
+ * agent holds its handle and forgets it with DestroyTask. */
+bool rd_state_agent_task(const char *dir, const char *id);
+
+/* Removes the task dir <dir>/tasks/<id> and all below it (symlinks not
+ * followed). The caller has made sure nothing of the task runs (rd_forget).
+ * 0, or -1 with one sentence in *err. */
+int rd_state_remove(const char *dir, const char *id, char **err);
 
 #endif

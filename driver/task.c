@@ -204,6 +204,102 @@ static int parse_logs(const cJSON *obj, rd_task *t, char **err)
 	return 0;
 }
 
+static int get_bool(const cJSON *v, const char *field, bool *out, char **err)
+{
+	if (!cJSON_IsBool(v))
+		return rd_errf(err, "task field \"%s\": expected true or false, got %s", field, json_kind(v));
+	*out = cJSON_IsTrue(v);
+	return 0;
+}
+
+static int parse_inspect(const cJSON *obj, rd_task *t, char **err)
+{
+	rd_inspect_cfg *c = &t->inspect;
+
+	if (check_object(obj, "inspect", err) < 0)
+		return -1;
+	for (const cJSON *f = obj->child; f; f = f->next) {
+		int r;
+		if (json_key_repeated(obj, f))
+			r = rd_errf(err, "task field \"inspect.%s\" is repeated", f->string);
+		else if (strcmp(f->string, "listen") == 0)
+			r = get_string(f, "inspect.listen", true, &c->listen, err);
+		else if (strcmp(f->string, "cert_file") == 0)
+			r = get_string(f, "inspect.cert_file", true, &c->cert_file, err);
+		else if (strcmp(f->string, "key_file") == 0)
+			r = get_string(f, "inspect.key_file", true, &c->key_file, err);
+		else if (strcmp(f->string, "ca_file") == 0)
+			r = get_string(f, "inspect.ca_file", true, &c->ca_file, err);
+		else if (strcmp(f->string, "client_certs") == 0)
+			r = get_bool(f, "inspect.client_certs", &c->client_certs, err);
+		else if (strcmp(f->string, "insecure") == 0)
+			r = get_bool(f, "inspect.insecure", &c->insecure, err);
+		else
+			r = rd_errf(err, "task field \"inspect.%s\" is unknown", f->string);
+		if (r < 0)
+			return -1;
+	}
+	if (c->listen == NULL)
+		return rd_errf(err, "task field \"inspect.listen\" is required");
+	return rd_inspect_cfg_check(c, "inspect", err);
+}
+
+int rd_inspect_cfg_check(const rd_inspect_cfg *c, const char *field, char **err)
+{
+	const char *files[][2] = {{"cert_file", c->cert_file}, {"key_file", c->key_file}, {"ca_file", c->ca_file}};
+	bool tls = strncmp(c->listen, "tls+tcp://", 10) == 0 || strncmp(c->listen, "tls+tcp4://", 11) == 0 ||
+		   strncmp(c->listen, "tls+tcp6://", 11) == 0;
+	bool plain = strncmp(c->listen, "tcp://", 6) == 0 || strncmp(c->listen, "tcp4://", 7) == 0 ||
+		     strncmp(c->listen, "tcp6://", 7) == 0;
+
+	if (!tls && !plain)
+		return rd_errf(err, "task field \"%s.listen\": \"%s\" is not a tls+tcp://HOST:PORT address", field,
+			c->listen);
+	if (plain && !c->insecure)
+		return rd_errf(err, "task field \"%s.listen\": \"%s\" is plain TCP: the inspection token and "
+			"everything the executor reports would cross the network in clear; use tls+tcp://, or "
+			"set \"%s.insecure\": true", field, c->listen, field);
+	if (tls && (c->cert_file == NULL || c->key_file == NULL))
+		return rd_errf(err, "task field \"%s\": a tls+tcp:// listener needs cert_file and key_file", field);
+	if (c->client_certs && c->ca_file == NULL)
+		return rd_errf(err, "task field \"%s\": client_certs needs ca_file, the CA that signs them", field);
+	if (c->client_certs && !tls)
+		return rd_errf(err, "task field \"%s\": client_certs needs a tls+tcp:// listener", field);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++)
+		if (files[i][1] != NULL && files[i][1][0] != '/')
+			return rd_errf(err, "task field \"%s.%s\": \"%s\" is not an absolute path (the "
+				"executor reads it from another directory)", field, files[i][0], files[i][1]);
+	return 0;
+}
+
+static int dup_or_null(char **dst, const char *src)
+{
+	*dst = src ? strdup(src) : NULL;
+	return src != NULL && *dst == NULL ? -1 : 0;
+}
+
+int rd_inspect_cfg_copy(rd_inspect_cfg *dst, const rd_inspect_cfg *src)
+{
+	rd_inspect_cfg_free(dst);
+	dst->client_certs = src->client_certs;
+	dst->insecure = src->insecure;
+	if (dup_or_null(&dst->listen, src->listen) != 0 || dup_or_null(&dst->cert_file, src->cert_file) != 0 ||
+	    dup_or_null(&dst->key_file, src->key_file) != 0 || dup_or_null(&dst->ca_file, src->ca_file) != 0) {
+		rd_inspect_cfg_free(dst);
+		return -1;
+	}
+	return 0;
+}
+
+void rd_inspect_cfg_free(rd_inspect_cfg *c)
+{
+	free(c->listen);
+	free(c->cert_file);
+	free(c->key_file);
+	free(c->ca_file);
+	memset(c, 0, sizeof(*c));
+}
+
 static int parse_env(const cJSON *obj, rd_task *t, char **err)
 {
 	if (check_object(obj, "env", err) < 0)
@@ -296,6 +392,8 @@ int rd_task_from_json(const cJSON *obj, rd_task *t, char **err)
 			r = parse_resources(f, t, err);
 		else if (strcmp(k, "logs") == 0)
 			r = parse_logs(f, t, err);
+		else if (strcmp(k, "inspect") == 0)
+			r = parse_inspect(f, t, err);
 		else if (strcmp(k, "config") == 0) {
 			config = f;
 			r = check_object(f, "config", err);
@@ -338,6 +436,7 @@ void rd_task_free(rd_task *t)
 	free(t->name);
 	free(t->alloc_id);
 	free(t->user);
+	rd_inspect_cfg_free(&t->inspect);
 	kvmap_free(&t->env);
 	for (size_t i = 0; i < t->n_networks; i++) {
 		rd_network *n = &t->networks[i];

@@ -29,6 +29,17 @@ typedef struct rd_network {
 	size_t n_dynamic;
 } rd_network;
 
+/* The task file's "inspect" block: remote, read-only inspection of its
+ * executor (docs/operator.md). listen NULL: none. Paths are absolute. */
+typedef struct rd_inspect_cfg {
+	char *listen;          /* tls+tcp://HOST:PORT; tcp:// only with insecure */
+	char *cert_file;       /* the listener's certificate and key (PEM) */
+	char *key_file;
+	char *ca_file;         /* the CA client certificates must chain to */
+	bool client_certs;     /* require client certificates (ca_file then required) */
+	bool insecure;         /* allow a plain tcp:// listener */
+} rd_inspect_cfg;
+
 typedef struct rd_task {
 	char *name;
 	char *alloc_id; /* NULL when the task file had none: see rd_task_ensure_alloc_id */
@@ -42,6 +53,7 @@ typedef struct rd_task {
 	int log_max_files;
 	int log_max_file_size_mb;
 	rd_config config; /* the decoded, validated driver config */
+	rd_inspect_cfg inspect;
 } rd_task;
 
 #define RD_DEFAULT_KILL_TIMEOUT_NS (5LL * 1000 * 1000 * 1000)
@@ -60,6 +72,12 @@ int rd_task_parse(const char *json, rd_task *out, char **err);
 /* The same from an already parsed JSON object. */
 int rd_task_from_json(const cJSON *obj, rd_task *out, char **err);
 void rd_task_free(rd_task *t);
+/* Checks an inspect block (listen, the files it needs, tcp:// only when
+ * insecure); field names the block in messages ("inspect"). 0, or -1. */
+int rd_inspect_cfg_check(const rd_inspect_cfg *c, const char *field, char **err);
+/* Copies src into dst (both owned; dst is freed first). 0, or -1 (memory). */
+int rd_inspect_cfg_copy(rd_inspect_cfg *dst, const rd_inspect_cfg *src);
+void rd_inspect_cfg_free(rd_inspect_cfg *c);
 
 /* Gives the task a fresh UUIDv4 alloc_id when it has none. 0 or -errno. */
 int rd_task_ensure_alloc_id(rd_task *t);

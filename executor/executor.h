@@ -62,6 +62,15 @@ struct ex_after {
 	char line[EX_AFTER_LINE_MAX];
 };
 
+struct ex_logread {            /* a parked ReadLog (follow) */
+	rpc_call *call;
+	int stream;                /* 0 stdout, 1 stderr */
+	long index;
+	uint64_t offset;
+	uint32_t max_bytes;
+	int64_t deadline_ms;       /* monotonic */
+};
+
 struct ex_prev {               /* a process's ticks at the previous Stats */
 	pid_t pid;
 	unsigned long long ticks;
@@ -78,6 +87,7 @@ typedef struct executor {
 	int64_t started_unix_ns;
 	int64_t started_mono_ms;
 	int64_t idle_timeout_ms;
+	int64_t launch_timeout_ms;  /* exit when no Launch came by then (0: idle_timeout_ms) */
 	int64_t listener_check_ms;  /* how often a new connection is tried */
 	int64_t listener_checked_ms;
 	int wake_fd;               /* eventfd: handlers wake the main loop */
@@ -127,6 +137,15 @@ typedef struct executor {
 	unsigned long long prev_total_ticks;
 	int64_t prev_stats_mono_ms;
 	struct ex_after after;
+	/* remote inspection (inspect.c), set by Launch: the listener (NULL:
+	 * none) and its address; closed by the main thread as it leaves */
+	bool inspect_on;           /* the Launch gave an inspection token */
+	rpc_server *remote;
+	char *inspect_url, *inspect_listen;
+	bool inspect_client_certs;
+	/* parked ReadLog calls (readlog.c) */
+	struct ex_logread *logreads;
+	size_t nlogreads, caplogreads;
 } executor;
 
 void ex_wake(executor *ex);
@@ -182,5 +201,26 @@ void ex_after_free(executor *ex);
 
 /* service.c */
 extern const rpc_handler ex_handlers[];
+/* Which methods the inspection token may call, indexed like ex_handlers. */
+extern const bool ex_read_only[];
+
+/* inspect.c: remote inspection. ex_inspect_open (Launch, mu held) takes
+ * the inspection token and opens the listener cfg asks for: 0, or -EINVAL
+ * (or another -errno) with one sentence in err. A second Launch (a retry)
+ * may open the same listen address again (it stays open). */
+int ex_inspect_open(executor *ex, const Executor__InspectConfig *cfg, char *err, size_t errlen);
+/* Update's inspect_token (mu held): 0, or -1 with err. */
+int ex_inspect_rotate(executor *ex, const char *token, char *err, size_t errlen);
+/* Inspect's inspect_* fields (mu held); rc is filled and pointed at. */
+void ex_inspect_fill(executor *ex, Executor__InspectReply *r, Executor__RpcCounters *rc);
+/* Closes the listener. Main thread, mu NOT held (it waits for handlers). */
+void ex_inspect_close(executor *ex);
+
+/* readlog.c: the ReadLog handler, and its parked (following) calls. */
+void ex_h_read_log(rpc_call *call, const ProtobufCMessage *msg, void *arg);
+/* Answers parked reads that have output now, whose deadline passed, or
+ * whose task ended (all of them when all is true). Main thread, mu NOT
+ * held. Returns the nearest deadline of those left (0: none). */
+int64_t ex_logreads_poll(executor *ex, bool all);
 
 #endif

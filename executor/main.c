@@ -55,7 +55,32 @@ static void usage(FILE *f)
 		"  --idle-timeout-ms N   exit N ms after the exit record is written, or after\n"
 		"                        start when no task is launched (default 1 hour)\n"
 		"  --listener-check-ms N how often to check that new connections are served,\n"
-		"                        and reopen the socket when not (default 2000; 0: never)\n");
+		"                        and reopen the socket when not (default 2000; 0: never)\n"
+		"\n"
+		"Environment:\n"
+		"  " HS_EXECUTOR_LAUNCH_TIMEOUT_KEY "=N  exit N ms after start when no task is\n"
+		"                        launched by then (rkt-driver sets it when it starts the\n"
+		"                        executor while rkt prepares the pod)\n");
+}
+
+/* The launch timeout comes through the environment rather than a flag, so
+ * that a spawner may set it for any executor: an older one, which knows no
+ * such setting, ignores it instead of refusing to start. */
+static int read_launch_timeout(executor *ex)
+{
+	const char *v = getenv(HS_EXECUTOR_LAUNCH_TIMEOUT_KEY);
+	char *end;
+
+	if (v == NULL)
+		return 0;
+	long long ms = strtoll(v, &end, 10);
+	if (*end != '\0' || end == v || ms < 0) {
+		fprintf(stderr, "rkt-executor: %s takes a number of ms, not \"%s\"\n", HS_EXECUTOR_LAUNCH_TIMEOUT_KEY, v);
+		return -1;
+	}
+	ex->launch_timeout_ms = ex_clamp_ms(ms);
+	unsetenv(HS_EXECUTOR_LAUNCH_TIMEOUT_KEY);
+	return 0;
 }
 
 /* Reads the token line from stdin (a pipe the spawner wrote and closed),
@@ -134,6 +159,8 @@ static int64_t idle_deadline(const executor *ex)
 		return 0;
 	if (ex->state == EX_EXITED && !ex->record_written && !ex->terminating)
 		return 0;
+	if (ex->state == EX_IDLE && ex->launch_timeout_ms > 0 && !ex->terminating)
+		return ex->started_mono_ms + ex->launch_timeout_ms;
 	return (ex->state == EX_EXITED ? ex->exited_mono_ms : ex->started_mono_ms) + ex->idle_timeout_ms;
 }
 
@@ -286,10 +313,17 @@ static void main_loop(executor *ex, int sfd)
 			{.fd = ex->after.out_fd, .events = POLLIN}, /* after_exit's output */
 		};
 		bool quit;
+		int64_t reads_at = ex_logreads_poll(ex, false); /* parked ReadLogs with output now */
 		int timeout = next_timeout(ex, &quit);
 
 		if (quit)
 			return;
+		if (reads_at != 0) {
+			int64_t left = reads_at - now_mono_ms();
+			left = left < 0 ? 0 : left;
+			if (timeout < 0 || left < timeout)
+				timeout = (int)left;
+		}
 		if (ex->out_log != NULL && !logrot_stalled(ex->out_log))
 			pfd[2].fd = ex->out_fd;
 		if (ex->err_log != NULL && !logrot_stalled(ex->err_log))
@@ -349,8 +383,10 @@ static void shut(executor *ex)
 	pthread_mutex_lock(&ex->mu);
 	ex_answer_waits(ex, true);
 	pthread_mutex_unlock(&ex->mu);
+	ex_logreads_poll(ex, true);
 	rpc_server_drain(ex->srv, 200);
 	rpc_server_close(ex->srv);
+	ex_inspect_close(ex); /* after the ipc socket: a retried Launch's reply names its url */
 	unlink(ex->socket_path);
 	if (ex->out_log != NULL) {
 		logrot_flush(ex->out_log);
@@ -381,6 +417,7 @@ static void ex_free(executor *ex)
 	free(ex->log_dir);
 	free(ex->log_prefix);
 	free(ex->waits);
+	free(ex->logreads);
 	free(ex->prev);
 	ex_after_free(ex);
 	free(ex->task_dir);
@@ -453,6 +490,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (read_launch_timeout(&ex) != 0)
+		return 2;
 	if (read_token(token, sizeof(token)) != 0) {
 		log_error("no token on stdin; rkt-driver passes one through a pipe");
 		return 1;
@@ -506,6 +545,7 @@ int main(int argc, char **argv)
 		.handlers = ex_handlers,
 		.arg = &ex,
 		.token = token,
+		.read_only = ex_read_only, /* for the inspection token, once a Launch gives one */
 	};
 	if ((rc = rpc_server_open(&ex.srv, &cfg, url)) != 0) {
 		log_error("cannot listen on %s: %s", url, nng_strerror(rc));

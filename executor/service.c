@@ -51,9 +51,14 @@ static void h_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		pthread_mutex_unlock(&ex->mu);
 		return;
 	}
-	rc = ex_launch(ex, req, err, sizeof(err));
+	/* the inspection listener first: a bad certificate or a port in use
+	 * refuses the Launch before anything runs */
+	rc = req->inspect != NULL ? ex_inspect_open(ex, req->inspect, err, sizeof(err)) : 0;
+	if (rc == 0)
+		rc = ex_launch(ex, req, err, sizeof(err));
 	if (rc == 0) {
 		ex->launch_request_id = rpc_call_request_id(call);
+		ex->launched.inspect_url = ex->inspect_url ? ex->inspect_url : (char *)"";
 		rpc_reply(call, &ex->launched.base);
 	} else {
 		rpc_reply_error(call, rc == -EINVAL || rc == -ENOENT || rc == -EACCES || rc == -ELOOP || rc == -ENOTDIR ?
@@ -87,7 +92,12 @@ static void h_wait(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	executor *ex = arg;
 
 	pthread_mutex_lock(&ex->mu);
-	if (ex->state == EX_IDLE) {
+	if (req->timeout_ms <= 0 && rpc_call_read_only(call)) {
+		/* a read-only caller must not hold a parked call for good */
+		rpc_reply_error(call, RPC__STATUS__PERMISSION_DENIED,
+			"a Wait without a timeout needs the control token; with the inspection token, "
+			"give timeout_ms and ask again");
+	} else if (ex->state == EX_IDLE) {
 		rpc_reply_error(call, RPC__STATUS__FAILED_PRECONDITION, "no task has been launched");
 	} else if (ex->state == EX_EXITED) {
 		Executor__WaitReply r = EXECUTOR__WAIT_REPLY__INIT;
@@ -183,6 +193,14 @@ static void h_update(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 			(long long)req->kill_timeout_ms);
 		pthread_mutex_unlock(&ex->mu);
 		return;
+	}
+	if (req->inspect_token[0] != '\0') {
+		char err[256];
+		if (ex_inspect_rotate(ex, req->inspect_token, err, sizeof(err)) != 0) {
+			rpc_reply_error(call, RPC__STATUS__FAILED_PRECONDITION, "%s", err);
+			pthread_mutex_unlock(&ex->mu);
+			return;
+		}
 	}
 	if (req->kill_timeout_ms > 0)
 		ex->kill_timeout_ms = ex_clamp_ms(req->kill_timeout_ms);
@@ -340,6 +358,7 @@ static void h_inspect(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
 	Executor__Resources rs = EXECUTOR__RESOURCES__INIT;
 	Executor__AfterExitStatus ae = EXECUTOR__AFTER_EXIT_STATUS__INIT;
+	Executor__RpcCounters irc = EXECUTOR__RPC_COUNTERS__INIT;
 	rpc_counters counters;
 	char **files = NULL;
 	size_t nfiles = 0;
@@ -387,6 +406,7 @@ static void h_inspect(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		ex_fill_after(ex, &ae);
 		r.after_exit = &ae;
 	}
+	ex_inspect_fill(ex, &r, &irc);
 	if (ex->log_dir != NULL)
 		list_log_files(ex->log_dir, ex->log_prefix, &files, &nfiles);
 	r.log_files = files;
@@ -421,4 +441,16 @@ static void h_exit(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 /* Indexed like executor__executor__descriptor.methods (declaration order). */
 const rpc_handler ex_handlers[] = {
 	h_version, h_launch, h_wait, h_signal, h_shutdown, h_update, h_stats, h_inspect, h_exit,
+	ex_h_read_log,
+};
+_Static_assert(sizeof(ex_handlers) / sizeof(ex_handlers[0]) == 10, "a handler per Executor method");
+
+/* What the inspection token may call (DESIGN.md, "Security"); Wait only
+ * with a timeout (h_wait). */
+const bool ex_read_only[] = {
+	[0] = true,  /* Version */
+	[2] = true,  /* Wait */
+	[6] = true,  /* Stats */
+	[7] = true,  /* Inspect */
+	[9] = true,  /* ReadLog */
 };

@@ -1,7 +1,7 @@
 /* cli: what the rkt-driver command's files share. main.c parses the global
  * options and dispatches to one cmd_* per verb; each verb file (run.c,
- * control.c, exec.c, logs.c, ps.c, inspect.c, check.c) talks to a person and
- * calls the driver library (driver.h, state.h) for the work. Messages go to
+ * control.c, exec.c, logs.c, ps.c, inspect.c, check.c, forget.c) talks to a
+ * person and calls the driver library (driver.h, state.h) for the work. Messages go to
  * stderr through fail(); a verb returns the process's exit code. */
 #ifndef RKTD_DRIVER_CLI_H
 #define RKTD_DRIVER_CLI_H
@@ -61,6 +61,31 @@ rd_handle *open_task(struct cli *c, const char *given, char **id_out, int *rc);
 /* Reads the saved handle of the task the user named, without contacting
  * anything. Returns 0, or an exit code after printing why. *id is malloc'd. */
 int load_record(struct cli *c, const char *given, char **id, ra_handle *rec);
+/* Prints o (a cJSON tree, formatted) on stdout and frees it: 0, or
+ * EXIT_FAIL after saying "out of memory" (o NULL, or printing failed). */
+int print_json(struct cJSON *o);
+
+/* ---- --remote (remote.c): an executor's inspection listener */
+
+#define REMOTE_CALL_MS 10000 /* a remote call's limit (not a following read's) */
+
+struct remote_opts {
+	const char *addr, *token_file, *ca, *cert, *key, *server_name;
+	bool insecure;
+};
+/* Connects to r->addr with the token of r->token_file (read-only calls).
+ * NULL after printing why, *rc set. */
+ec_client *remote_connect(const struct remote_opts *r, int *rc);
+/* one_id for a verb that also takes --remote (help: its own usage, the
+ * remote options' help is appended): -1 to go on, with *id the task id, or
+ * NULL and ro->addr set for --remote (then no task id is taken); or an exit
+ * code to return. argv is changed in place. */
+int remote_or_id(int argc, char **argv, const char *help, struct flag *flags, struct remote_opts *ro,
+	const char **id);
+/* The pod and the task id an executor's Inspect names (its last argument,
+ * its task dir's name), for the same view remotely as locally. */
+const char *remote_pod(const Executor__InspectReply *r);
+const char *remote_task_id(const Executor__InspectReply *r);
 
 /* Set by on_interrupt (installed for SIGINT/SIGTERM by run and logs). */
 extern volatile sig_atomic_t interrupted;
@@ -79,5 +104,7 @@ int cmd_inspect(struct cli *c, int argc, char **argv);     /* inspect.c */
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_validate(struct cli *c, int argc, char **argv);    /* check.c */
 int cmd_fingerprint(struct cli *c, int argc, char **argv);
+int cmd_rm(struct cli *c, int argc, char **argv);          /* forget.c */
+int cmd_gc(struct cli *c, int argc, char **argv);
 
 #endif

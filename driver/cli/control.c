@@ -6,16 +6,55 @@
 
 #include "cli.h"
 
+#define REMOTE_WAIT_MS 30000 /* one remote Wait (the inspection token needs a timeout) */
+
+/* wait --remote: Waits with a timeout until the task ended; only watches
+ * (the pod is the local driver's to remove). */
+static int wait_remote(const struct remote_opts *ro)
+{
+	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
+	rpc_error e;
+	int rc = 0;
+	ec_client *ec = remote_connect(ro, &rc);
+
+	if (ec == NULL)
+		return EXIT_DRIVER;
+	wr.timeout_ms = REMOTE_WAIT_MS;
+	signal(SIGINT, on_interrupt);
+	for (rc = -1; rc < 0 && !interrupted;) {
+		Executor__WaitReply *w = NULL;
+		if (ec_wait(ec, &wr, &w, REMOTE_WAIT_MS + REMOTE_CALL_MS, &e) != RPC__STATUS__OK) {
+			rc = fail(EXIT_DRIVER, "wait for the executor at %s: %s", ro->addr, e.message);
+		} else if (w->result->exited && w->result->error[0] != '\0') {
+			rc = fail(EXIT_DRIVER, "the task did not start: %s", w->result->error);
+		} else if (w->result->exited) {
+			rd_exit res = {.exit_code = w->result->exit_code, .signal = w->result->signal,
+				.started_unix_ns = w->result->started_unix_ns,
+				.finished_unix_ns = w->result->finished_unix_ns};
+			print_exit(stdout, &res);
+			rc = exit_code_of(&res);
+		}
+		ec_free(w);
+	}
+	ec_close(ec);
+	return rc < 0 ? EXIT_DRIVER : rc;
+}
+
 int cmd_wait(struct cli *c, int argc, char **argv)
 {
 	const char *given;
-	int rc = one_id(argc, argv, "usage: rkt-driver wait ID\n\nWaits for the task to end, prints its "
-		"exit result and exits with its code\n(128+N when signal N ended it).\n", &given, NULL);
+	struct remote_opts ro;
 	rd_exit res;
 	char *err = NULL, *id = NULL;
+	int rc;
 
-	if (rc >= 0)
+	if ((rc = remote_or_id(argc, argv, "usage: rkt-driver wait ID\n"
+		"       rkt-driver wait --remote ADDR --token-file F --ca F [--cert F --key F]\n\n"
+		"Waits for the task to end, prints its exit result and exits with its code\n"
+		"(128+N when signal N ended it).\n", NULL, &ro, &given)) >= 0)
 		return rc;
+	if (ro.addr != NULL)
+		return wait_remote(&ro);
 	rc = EXIT_DRIVER;
 	rd_handle *h = open_task(c, given, &id, &rc);
 	if (h == NULL)

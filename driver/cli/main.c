@@ -21,19 +21,25 @@ static const char *usage_text =
 	"\n"
 	"Commands:\n"
 	"  run [--detach] TASK.json    start a task; print its id (wait for it unless --detach)\n"
-	"  ps                          list tasks\n"
-	"  status ID                   one task's state\n"
+	"  ps [--json]                 list tasks\n"
+	"  status [--json] ID          one task's state\n"
 	"  wait ID                     wait for a task; exit with its exit code\n"
 	"  stop ID                     stop a task (SIGTERM, SIGKILL after its kill timeout)\n"
 	"  exec ID -- CMD [ARG...]     run a command inside the task's pod (rkt enter)\n"
 	"  logs [-f] [--stderr] ID     print a task's output\n"
 	"  inspect [--json] ID         the executor's view of a task\n"
-	"  stats ID                    CPU and memory of the task's processes\n"
+	"  stats [--json] ID           CPU and memory of the task's processes\n"
 	"  signal ID SIGNAL            send a signal to the task's processes\n"
+	"  rm ID                       forget a finished task: its pod, then its state\n"
+	"  gc [--older-than D]         rm every task that ended more than D ago\n"
 	"  fingerprint                 detect rkt as the driver's fingerprint does\n"
 	"  validate TASK.json          check a task file without running it\n"
 	"  plugin [--state-dir DIR]    serve the Driver service to the agent that started it\n"
 	"                              (needs the agent's magic cookie; see plugin --help)\n"
+	"\n"
+	"inspect, stats, logs and wait take --remote ADDR --token-file F --ca F [--cert F\n"
+	"--key F] instead of ID: the task's executor through its TLS inspection listener,\n"
+	"read-only (see docs/operator.md and COMMAND --help).\n"
 	"\n"
 	"Global options:\n"
 	"  --rkt PATH          the rkt binary (default: rkt on PATH)\n"
@@ -114,7 +120,7 @@ static const struct command {
 	{"run", cmd_run}, {"ps", cmd_ps}, {"status", cmd_status}, {"wait", cmd_wait},
 	{"stop", cmd_stop}, {"exec", cmd_exec}, {"logs", cmd_logs}, {"inspect", cmd_inspect},
 	{"stats", cmd_stats}, {"signal", cmd_signal}, {"fingerprint", cmd_fingerprint},
-	{"validate", cmd_validate},
+	{"validate", cmd_validate}, {"rm", cmd_rm}, {"gc", cmd_gc},
 };
 
 int main(int argc, char **argv)

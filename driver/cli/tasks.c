@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+
 #include "cli.h"
 #include "fsutil.h"
 #include "state.h"
@@ -81,6 +83,18 @@ int load_record(struct cli *c, const char *given, char **id, ra_handle *rec)
 		*id = NULL;
 	}
 	return rc;
+}
+
+int print_json(cJSON *o)
+{
+	char *s = o ? cJSON_Print(o) : NULL;
+
+	cJSON_Delete(o);
+	if (s == NULL)
+		return fail(EXIT_FAIL, "out of memory");
+	puts(s);
+	free(s);
+	return 0;
 }
 
 volatile sig_atomic_t interrupted;

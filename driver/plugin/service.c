@@ -198,7 +198,8 @@ static void start_fresh(plugin *pl, pl_pending *p, const Driver__TaskConfig *c)
  * starts the task again as it never heard back). After that plugin's start
  * is over (its start lock), the same request (the start-request file) gets
  * that task, adopted from its handle; another config is ALREADY_EXISTS; a
- * start cut short before its handle was written is cleared and made anew. */
+ * start cut short before its handle was written is cleared (its rkt prepare
+ * waited for, its executor and pod ended) and made anew. */
 static void start_existing_job(plugin *pl, pl_job *job)
 {
 	const Driver__TaskConfig *c = ((const Driver__StartTaskRequest *)job->req)->task;
@@ -233,21 +234,12 @@ static void start_existing_job(plugin *pl, pl_job *job)
 	}
 	free(path);
 	if (asprintf(&path, "%s/handle", dir) < 0 || fs_read_all(path, 1 << 20, &handle, NULL) != 0) {
-		/* cut short before the handle: clear it, unless an executor it
-		 * started still serves there (its socket goes with it) */
-		char sock[PATH_MAX];
-		snprintf(sock, sizeof(sock), "%s/executor.sock", dir);
-		if (access(sock, F_OK) == 0) {
+		/* cut short before the handle: its prepare, pod and executor go
+		 * with the dir (rd_clear_start), and the start is made anew */
+		if (rd_clear_start(&pl->opts, dir, &err) != 0) {
 			pl_answer_error(pl, job->id, RPC__STATUS__FAILED_PRECONDITION, "task %s: an earlier plugin "
-				"was stopped while starting it, after its executor started (%s) and before its handle "
-				"was written; that executor and its pod are left alone: end them, then DestroyTask",
-				c->id, sock);
-			goto out;
-		}
-		int rc = fs_remove_tree(dir);
-		if (rc != 0) {
-			pl_answer_error(pl, job->id, RPC__STATUS__INTERNAL, "task %s: cannot clear the start an earlier "
-				"plugin left in %s: %s", c->id, dir, strerror(-rc));
+				"was stopped while starting it, and what it left in %s cannot be cleared: %s",
+				c->id, dir, err ? err : "out of memory");
 			goto out;
 		}
 		log_info("task %s: cleared the start an earlier plugin left unfinished in %s", c->id, dir);

@@ -319,6 +319,19 @@ pod_running() {
 	rkt status "$1" 2>/dev/null | grep -qx 'state=running'
 }
 
+# rkt_state UUID: the pod's state as rkt status prints it ("running",
+# "exited"), or "gone" when rkt has no such pod
+rkt_state() {
+	local out
+	if out=$(rkt status "$1" 2>&1); then
+		sed -n 's/^state=//p' <<<"$out"
+	elif [[ $out == *"no matches found"* ]]; then
+		echo gone
+	else
+		echo "error: $out"
+	fi
+}
+
 # pod_pid UUID: the pid run-prepared recorded (the app's), from rkt status
 pod_pid() {
 	rkt status "$1" 2>/dev/null | sed -n 's/^pid=//p'

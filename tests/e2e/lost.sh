@@ -16,19 +16,6 @@ source "$(dirname "$0")/lib.sh"
 
 # ---- helpers of this script ---------------------------------------------
 
-# rkt_state UUID: the pod's state as rkt status prints it ("running",
-# "exited"), or "gone" when rkt has no such pod
-rkt_state() {
-	local out
-	if out=$(rkt status "$1" 2>&1); then
-		sed -n 's/^state=//p' <<<"$out"
-	elif [[ $out == *"no matches found"* ]]; then
-		echo gone
-	else
-		echo "error: $out"
-	fi
-}
-
 # children_of PID: its child pids
 children_of() {
 	pgrep -P "$1"

@@ -16,8 +16,10 @@
 #           stdout and exit with its status (`rkt prepare`: the pod is prepared,
 #           its UUID not yet given to the caller)
 # While paused it watches its parent (unless the file says "nowatch" too): once
-# the parent is gone it exits 1 at once, as the real command would have ended by
-# writing to a pipe nobody reads, so no wrapper outlives the test's moment. The
+# the parent is gone it stops pausing, so that no wrapper outlives the test's
+# moment. A "before" pause then exits 1 (its command never ran); an "after" one
+# prints its output and exits with its status, as the real command would: the
+# driver gives rkt prepare files, not pipes, to write into. The
 # pause is `read -t` on a FIFO opened read-write (never written): no child
 # process. Without a pause file it only execs the real binary.
 real=${RKTD_PAUSE_REAL:?}
@@ -43,6 +45,7 @@ pause() {
 		[[ -e $dir/$name.paused ]] || return 0
 		if [[ $how != *nowatch* ]] && ! kill -0 "$parent" 2>/dev/null; then
 			rm -f "$dir/$name.paused"
+			[[ $how == *after* ]] && return 0
 			exit 1
 		fi
 		read -r -t 0.1 -u 9 _

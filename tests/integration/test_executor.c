@@ -901,6 +901,55 @@ static void test_idle_timeout(void **state)
 	ra_config_free(&rec);
 }
 
+/* An executor started ahead of its Launch (while the driver runs rkt
+ * prepare) leaves after its launch timeout when no Launch comes, as when its
+ * driver died in between, and at once on SIGTERM; with a Launch it stays for
+ * its idle timeout (an hour here). */
+static void test_launch_timeout(void **state)
+{
+	ec_spawn_opts o = {.executor_path = th_executor_bin(), .task_dir = th_tmpdir("launch-to"),
+		.launch_timeout_ms = 1500};
+	Executor__WaitReply *w;
+	ec_client *c;
+	ra_config rec;
+	char err[512];
+
+	(void)state;
+	if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
+		fail_msg("spawn: %s", err);
+	th_track(rec.pid, rec.pid_start_time);
+	ec_close(c);
+	for (int i = 0; i < 1000 && th_alive(rec.pid); i++)
+		usleep(10000);
+	assert_false(th_alive(rec.pid));
+	ra_config_free(&rec);
+
+	o.task_dir = th_tmpdir("launch-to-term");
+	o.launch_timeout_ms = 60000;
+	if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
+		fail_msg("spawn: %s", err);
+	th_track(rec.pid, rec.pid_start_time);
+	ec_close(c);
+	assert_int_equal(kill(rec.pid, SIGTERM), 0);
+	for (int i = 0; i < 500 && th_alive(rec.pid); i++)
+		usleep(10000);
+	assert_false(th_alive(rec.pid));
+	ra_config_free(&rec);
+
+	o.task_dir = th_tmpdir("launch-to-launched");
+	o.launch_timeout_ms = 300;
+	if (ec_spawn(&o, &c, &rec, err, sizeof(err)) != 0)
+		fail_msg("spawn: %s", err);
+	th_track(rec.pid, rec.pid_start_time);
+	launch_sh(c, "exit 0", NULL);
+	wait_result(c, 0, &w);
+	ec_free(w);
+	usleep(1000000);
+	assert_true(th_alive(rec.pid)); /* past the launch timeout: launched, it waits to be told */
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
 /* ---- review defects (issue 12): each test failed before its fix ---- */
 
 /* The task gets its launcher's umask, not the executor's private 077:
@@ -1831,6 +1880,7 @@ int main(void)
 		cmocka_unit_test(test_unwritable_exit_record),
 		cmocka_unit_test(test_refuses_without_cookie),
 		cmocka_unit_test(test_idle_timeout),
+		cmocka_unit_test(test_launch_timeout),
 		cmocka_unit_test(test_task_gets_launcher_umask),
 		cmocka_unit_test(test_reaped_pid_never_signalled),
 		cmocka_unit_test(test_exit_force_refused_while_running),

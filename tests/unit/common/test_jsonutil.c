@@ -36,11 +36,31 @@ static void test_repeated(void **state)
 	cJSON_Delete(o);
 }
 
+static void test_writers(void **state)
+{
+	(void)state;
+	cJSON *o = cJSON_CreateObject();
+	assert_non_null(json_add_int64(o, "ns", 1712345678901234567LL));
+	assert_non_null(json_add_int64(o, "min", INT64_MIN));
+	assert_non_null(json_add_string_or_null(o, "s", "x\"y"));
+	assert_non_null(json_add_string_or_null(o, "z", NULL));
+	char *text = cJSON_PrintUnformatted(o);
+	assert_string_equal(text, "{\"ns\":1712345678901234567,\"min\":-9223372036854775808,\"s\":\"x\\\"y\","
+		"\"z\":null}");
+	cJSON *back = cJSON_Parse(text);
+	assert_non_null(back);
+	assert_true(cJSON_IsNumber(cJSON_GetObjectItem(back, "ns")));
+	cJSON_Delete(back);
+	free(text);
+	cJSON_Delete(o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_kind),
 		cmocka_unit_test(test_repeated),
+		cmocka_unit_test(test_writers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -157,6 +157,22 @@ static void test_alloc_id(void **state)
 	rd_task_free(&t);
 }
 
+static void test_format_duration(void **state)
+{
+	(void)state;
+	static const struct {
+		int64_t ns;
+		const char *s;
+	} cases[] = {
+		{0, "0s"}, {999999999, "0s"}, {-999999999, "0s"}, {45000000000LL, "45s"},
+		{90000000000LL, "1m30s"}, {3600000000000LL, "1h0m0s"}, {93784000000000LL, "26h3m4s"},
+		{-5000000000LL, "-5s"}, {INT64_MAX, "2562047h47m16s"}, {INT64_MIN, "-2562047h47m16s"},
+	};
+	char buf[24];
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		assert_string_equal(rd_format_duration(cases[i].ns, buf, sizeof(buf)), cases[i].s);
+}
+
 static void test_duration(void **state)
 {
 	(void)state;
@@ -211,6 +227,7 @@ int main(void)
 		cmocka_unit_test(test_defaults),    cmocka_unit_test(test_full_task),
 		cmocka_unit_test(test_task_errors), cmocka_unit_test(test_alloc_id),
 		cmocka_unit_test(test_duration),
+		cmocka_unit_test(test_format_duration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
