@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include "errf.h"
+#include "jsonutil.h"
 
 int64_t pl_clamp_ms(int64_t ms)
 {
@@ -132,6 +133,13 @@ static cJSON *task_json(const Driver__TaskConfig *c, char **err)
 		cJSON_Delete(config);
 		cJSON_Delete(o);
 		return NULL;
+	}
+	long nul = json_nul_escape(c->driver_config_json);
+	if (nul >= 0) {
+		cJSON_Delete(config);
+		cJSON_Delete(o);
+		return rd_errf(err, "driver_config_json: a string holds \\u0000 (at byte %ld), which no "
+			"name, argument or value can carry", nul), NULL;
 	}
 	cJSON_AddItemToObject(o, "config", config);
 	return o;

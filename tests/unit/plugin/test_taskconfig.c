@@ -100,6 +100,8 @@ static void test_defaults_and_errors(void **state)
 		{"{\"image\": 1", "not valid JSON"},
 		{"{}", "config key \"image\" is required"},
 		{"{\"image\": \"-x\"}", "begins with \"-\""},
+		/* cJSON would cut the argument at the NUL: "/bin/x" run instead */
+		{"{\"image\": \"a.aci\", \"command\": \"/bin/x\\u0000 rm -rf\"}", "holds \\u0000"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		c->driver_config_json = (char *)bad[i].json;
