@@ -116,6 +116,19 @@ static cJSON *task_json(const Driver__TaskConfig *c, char **err)
 		if (c->logs->max_file_size_mb != 0)
 			cJSON_AddNumberToObject(logs, "max_file_size", c->logs->max_file_size_mb);
 	}
+	if (c->inspect != NULL) {
+		const Driver__InspectConfig *ic = c->inspect;
+		cJSON *in = cJSON_AddObjectToObject(o, "inspect");
+		const char *const names[] = {"listen", "cert_file", "key_file", "ca_file"};
+		const char *const values[] = {ic->listen, ic->cert_file, ic->key_file, ic->ca_file};
+		for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (values[i][0] != '\0')
+				cJSON_AddStringToObject(in, names[i], values[i]);
+		if (ic->client_certs)
+			cJSON_AddBoolToObject(in, "client_certs", true);
+		if (ic->insecure)
+			cJSON_AddBoolToObject(in, "insecure", true);
+	}
 	if (c->driver_config_json[0] == '\0') {
 		cJSON_Delete(o);
 		return rd_errf(err, "driver_config_json is empty: the driver config is required "

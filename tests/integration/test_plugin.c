@@ -239,6 +239,7 @@ struct taskspec {
 	const char *id, *name, *script;
 	const char *alloc_dir, *local_dir, *secrets_dir;
 	int64_t kill_timeout_ms;
+	const char *inspect_listen; /* a plain tcp:// inspection listener (insecure) */
 };
 
 /* A TaskConfig running `/bin/sh -c script` in the example image. Free with
@@ -267,6 +268,12 @@ static Driver__TaskConfig *config_new(const struct taskspec *s)
 	c->alloc_dir = strdup(s->alloc_dir ? s->alloc_dir : "");
 	c->local_dir = strdup(s->local_dir ? s->local_dir : "");
 	c->secrets_dir = strdup(s->secrets_dir ? s->secrets_dir : "");
+	if (s->inspect_listen != NULL) {
+		c->inspect = calloc(1, sizeof(*c->inspect));
+		driver__inspect_config__init(c->inspect);
+		c->inspect->listen = strdup(s->inspect_listen);
+		c->inspect->insecure = true;
+	}
 	return c;
 }
 
@@ -278,6 +285,10 @@ static void config_free(Driver__TaskConfig *c)
 	free(c->alloc_dir);
 	free(c->local_dir);
 	free(c->secrets_dir);
+	if (c->inspect != NULL) {
+		free(c->inspect->listen);
+		free(c->inspect);
+	}
 	free(c);
 }
 
@@ -882,6 +893,32 @@ static void test_stop_task(void **state)
 	plug_end(&p, SIGTERM);
 }
 
+/* StartTask's inspect block: the executor listens, the handle records where,
+ * and the inspection token is beside it, 0600. */
+static void test_start_with_inspection(void **state)
+{
+	plug p;
+	struct taskspec ts = {.id = "inspected", .script = "sleep 60", .kill_timeout_ms = 1000,
+		.inspect_listen = "tcp://127.0.0.1:0"};
+	char path[PATH_MAX + 32];
+	struct stat st;
+	rpc_error e;
+
+	(void)state;
+	plug_spawn(&p, state_dir("inspection"));
+	Driver__StartTaskReply *s = start(&p, &ts);
+	const char *url = strstr(s->handle->driver_state, "\"InspectURL\":\"tcp://127.0.0.1:");
+	if (url == NULL)
+		fail_msg("no InspectURL in the handle: %s", s->handle->driver_state);
+	assert_null(strstr(url, "127.0.0.1:0\""));
+	snprintf(path, sizeof(path), "%s/tasks/inspected/inspect.token", p.state);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	msg_free(s);
+	assert_int_equal(destroy(&p, ts.id, true, &e), RPC__STATUS__OK);
+	plug_end(&p, SIGTERM);
+}
+
 static bool exists(void *path)
 {
 	return access(path, F_OK) == 0;
@@ -1232,6 +1269,7 @@ int main(void)
 		cmocka_unit_test(test_parent_death_ends_plugin),
 		cmocka_unit_test(test_callers_hanging_up),
 		cmocka_unit_test(test_start_interrupted),
+		cmocka_unit_test(test_start_with_inspection),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() != 0) {

@@ -157,6 +157,41 @@ static void test_agent_dirs(void **state)
 	c->alloc_dir = c->local_dir = c->secrets_dir = c->logs_dir = "";
 }
 
+/* The inspect block reaches the task as the task file's "inspect" does, with
+ * the same checks. */
+static void test_inspect(void **state)
+{
+	Driver__TaskConfig *c = base_config();
+	Driver__InspectConfig ic = DRIVER__INSPECT_CONFIG__INIT;
+	rd_task t;
+	char *err = NULL;
+
+	(void)state;
+	ic.listen = "tls+tcp://127.0.0.1:9443";
+	ic.cert_file = "/etc/rkt-driver/inspect.crt";
+	ic.key_file = "/etc/rkt-driver/inspect.key";
+	ic.ca_file = "/etc/rkt-driver/ca.crt";
+	ic.client_certs = true;
+	c->inspect = &ic;
+	if (pl_task_from_config(c, &t, &err) != 0)
+		fail_msg("%s", err);
+	assert_string_equal(t.inspect.listen, "tls+tcp://127.0.0.1:9443");
+	assert_string_equal(t.inspect.key_file, "/etc/rkt-driver/inspect.key");
+	assert_true(t.inspect.client_certs);
+	assert_false(t.inspect.insecure);
+	rd_task_free(&t);
+	ic.listen = "tcp://127.0.0.1:9443";
+	assert_int_equal(pl_task_from_config(c, &t, &err), -1);
+	assert_non_null(strstr(err, "plain TCP"));
+	free(err);
+	ic.insecure = true;
+	ic.client_certs = false;
+	assert_int_equal(pl_task_from_config(c, &t, &err), 0);
+	assert_true(t.inspect.insecure);
+	rd_task_free(&t);
+	c->inspect = NULL;
+}
+
 static void test_signals(void **state)
 {
 	(void)state;
@@ -203,6 +238,7 @@ int main(void)
 		cmocka_unit_test(test_typed_fields_become_the_task),
 		cmocka_unit_test(test_defaults_and_errors),
 		cmocka_unit_test(test_agent_dirs),
+		cmocka_unit_test(test_inspect),
 		cmocka_unit_test(test_signals),
 		cmocka_unit_test(test_task_dir_names),
 	};
