@@ -96,6 +96,7 @@ int cmd_run(struct cli *c, int argc, char **argv);         /* run.c */
 int cmd_wait(struct cli *c, int argc, char **argv);        /* control.c */
 int cmd_stop(struct cli *c, int argc, char **argv);
 int cmd_signal(struct cli *c, int argc, char **argv);
+int cmd_rotate_token(struct cli *c, int argc, char **argv);
 int cmd_exec(struct cli *c, int argc, char **argv);        /* exec.c */
 int cmd_logs(struct cli *c, int argc, char **argv);        /* logs.c */
 int cmd_ps(struct cli *c, int argc, char **argv);          /* ps.c */

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "inspection.h"
 
 #define REMOTE_WAIT_MS 30000 /* one remote Wait (the inspection token needs a timeout) */
 
@@ -138,6 +139,29 @@ int cmd_signal(struct cli *c, int argc, char **argv)
 	if (h == NULL)
 		return rc;
 	rc = rd_signal(h, sig, &err) == 0 ? 0 : fail_free(EXIT_FAIL, err);
+	rd_handle_free(h);
+	return rc;
+}
+
+int cmd_rotate_token(struct cli *c, int argc, char **argv)
+{
+	int rc = 0, i = parse_flags(argc, argv, NULL,
+		"usage: rkt-driver rotate-token ID\n\nGives the executor of a task started with remote inspection "
+		"a new inspection token\nand writes it to the task's token file (0600); the old token stops "
+		"working at once.\nPrints the token file's path.\n", &rc);
+	char *err = NULL;
+
+	if (i < 0)
+		return rc;
+	if (i != argc - 1)
+		return fail(EXIT_USAGE, "rotate-token takes a task id");
+	rd_handle *h = open_task(c, argv[i], NULL, &rc);
+	if (h == NULL)
+		return rc;
+	if (rd_rotate_inspect_token(h, &err) == 0)
+		printf("%s\n", rd_handle_record(h)->inspect_token_file);
+	else
+		rc = fail_free(EXIT_FAIL, err);
 	rd_handle_free(h);
 	return rc;
 }

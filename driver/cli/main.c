@@ -30,6 +30,7 @@ static const char *usage_text =
 	"  inspect [--json] ID         the executor's view of a task\n"
 	"  stats [--json] ID           CPU and memory of the task's processes\n"
 	"  signal ID SIGNAL            send a signal to the task's processes\n"
+	"  rotate-token ID             give the task's executor a new inspection token\n"
 	"  rm ID                       forget a finished task: its pod, then its state\n"
 	"  gc [--older-than D]         rm every task that ended more than D ago\n"
 	"  fingerprint                 detect rkt as the driver's fingerprint does\n"
@@ -119,7 +120,8 @@ static const struct command {
 } commands[] = {
 	{"run", cmd_run}, {"ps", cmd_ps}, {"status", cmd_status}, {"wait", cmd_wait},
 	{"stop", cmd_stop}, {"exec", cmd_exec}, {"logs", cmd_logs}, {"inspect", cmd_inspect},
-	{"stats", cmd_stats}, {"signal", cmd_signal}, {"fingerprint", cmd_fingerprint},
+	{"stats", cmd_stats}, {"signal", cmd_signal},
+	{"rotate-token", cmd_rotate_token}, {"fingerprint", cmd_fingerprint},
 	{"validate", cmd_validate}, {"rm", cmd_rm}, {"gc", cmd_gc},
 };
 

@@ -86,6 +86,25 @@ run_cap rd logs --stderr "${R[@]}"
 check_eq "logs --stderr --remote prints what logs --stderr prints" "$OUT" "$ll"
 check_has "(the task's stderr)" "$OUT" "err-1"
 
+# rotate-token: a new token in the same file; the old one stops working
+old=$E2E_TMP/old.token
+cp "$tok" "$old"
+run_cap rd rotate-token "$id"
+check_eq "rotate-token exits 0" "$RC" 0
+check_eq "it prints the token file" "$OUT" "$tok"
+check_ne "the file holds a new token" "$(cat "$tok")" "$(cat "$old")"
+check_eq "still 0600" "$(stat -c %a "$tok" 2>/dev/null)" 600
+run_cap rd inspect --remote "$url" --token-file "$old" --ca "$C/ca.crt" --cert "$C/client.crt" --key "$C/client.key"
+check_eq "the old token is refused" "$RC" 1
+run_cap rd inspect "${R[@]}"
+check_eq "the new one works" "$RC" 0
+f=$(task_file norotate 'sleep 5')
+nid=$(start_detached "$f")
+run_cap rd rotate-token "$nid"
+check_eq "rotate-token of a task without inspection fails" "$RC" 1
+check_has "saying so" "$ERR" "without remote inspection"
+rd stop "$nid" >/dev/null 2>&1
+
 # follow and wait, remotely, while the task ends
 rf=$E2E_TMP/follow.out wo=$E2E_TMP/wait.out
 rd logs -f "${R[@]}" >"$rf" &
