@@ -329,6 +329,19 @@ static void main_loop(executor *ex, int sfd)
 		if (ex->err_log != NULL && !logrot_stalled(ex->err_log))
 			pfd[3].fd = ex->err_fd;
 		if (poll(pfd, 5, timeout) < 0 && errno != EINTR) {
+			/* EINVAL: more entries than RLIMIT_NOFILE, which someone
+			 * lowered under us (prlimit); ENOMEM: the kernel's. Neither
+			 * is a reason to abandon the task and its exit: wait and
+			 * poll again. */
+			if (errno == EINVAL || errno == ENOMEM) {
+				static bool warned;
+				if (!warned)
+					log_error("poll: %s (is RLIMIT_NOFILE below 5?); retrying every 100 ms",
+						strerror(errno));
+				warned = true;
+				usleep(100000);
+				continue;
+			}
 			log_error("poll: %s", strerror(errno));
 			return;
 		}
