@@ -350,9 +350,12 @@ static void reply_recovered(pl_task *t, rpc_call *call)
 {
 	Driver__RecoverTaskReply r = DRIVER__RECOVER_TASK_REPLY__INIT;
 
-	r.state = t->have_result ? DRIVER__TASK_STATE__TASK_STATE_EXITED : DRIVER__TASK_STATE__TASK_STATE_RUNNING;
+	/* the waiter sets have_result a moment after adoption; an exit record
+	 * found on disk already made start_state EXITED */
+	bool exited = t->have_result || t->start_state == RD_TASK_EXITED;
+	r.state = exited ? DRIVER__TASK_STATE__TASK_STATE_EXITED : DRIVER__TASK_STATE__TASK_STATE_RUNNING;
 	r.state_description = t->have_result ? "exited" : t->wait_error ? t->wait_error :
-		t->state_words ? t->state_words : "running";
+		t->state_words ? t->state_words : exited ? "exited" : "running";
 	rpc_reply(call, &r.base);
 }
 

@@ -768,11 +768,47 @@ int pl_task_stop(plugin *pl, pl_task *t, int sig, int64_t grace_ms, char **err)
 	return done ? 0 : 1;
 }
 
-/* Only the driver's own task dir goes: <something>/tasks/<name>, holding a
- * handle or an events file. */
-static void remove_task_dir(const pl_task *t)
+/* Whether dir (a real path) is pl's own: <state dir>/tasks/<name>. */
+static bool in_own_tasks(const plugin *pl, const char *dir)
 {
-	char path[PATH_MAX], *real = t->dir ? realpath(t->dir, NULL) : NULL;
+	char tasks[PATH_MAX], *real_state = realpath(pl->state_dir, NULL);
+	bool in = false;
+
+	if (real_state != NULL) {
+		int n = snprintf(tasks, sizeof(tasks), "%s/tasks/", real_state);
+		in = n > 0 && (size_t)n < sizeof(tasks) && strncmp(dir, tasks, (size_t)n) == 0 &&
+			dir[n] != '\0' && strchr(dir + n, '/') == NULL;
+	}
+	free(real_state);
+	return in;
+}
+
+/* Whether the handle file in dir names the pod of t's handle: the dir of a
+ * task recovered from another state dir (another plugin's, the CLI's). */
+static bool holds_own_handle(const pl_task *t, const char *dir)
+{
+	char path[PATH_MAX], *text = NULL;
+	const char *uuid = t->ctl != NULL ? rd_handle_uuid(t->ctl) : NULL;
+	ra_handle rec;
+	bool same = false;
+
+	snprintf(path, sizeof(path), "%s/handle", dir);
+	if (uuid == NULL || fs_read_all(path, 1 << 20, &text, NULL) != 0)
+		return false;
+	if (ra_handle_from_string(text, &rec, NULL, 0) == 0) {
+		same = rec.uuid != NULL && strcmp(rec.uuid, uuid) == 0;
+		ra_handle_free(&rec);
+	}
+	free(text);
+	return same;
+}
+
+/* Only the task's own dir goes: one in this plugin's state dir, or, for a
+ * task recovered from elsewhere, a <x>/tasks/<name> whose handle names the
+ * task's pod. A handle naming any other dir leaves that dir alone. */
+static void remove_task_dir(const plugin *pl, const pl_task *t)
+{
+	char *real = t->dir ? realpath(t->dir, NULL) : NULL;
 	const char *slash;
 	int rc;
 
@@ -781,13 +817,9 @@ static void remove_task_dir(const pl_task *t)
 	slash = strrchr(real, '/');
 	bool under_tasks = slash != NULL && slash - real >= 6 && strncmp(slash - 6, "/tasks", 6) == 0 &&
 		slash[1] != '\0';
-	snprintf(path, sizeof(path), "%s/handle", real);
-	bool ours = access(path, F_OK) == 0;
-	snprintf(path, sizeof(path), "%s/events", real);
-	ours = ours || access(path, F_OK) == 0;
-	if (!under_tasks || !ours) {
-		log_warn("task %s: its dir %s is not a driver task dir (no tasks/<name> with a handle); left in place",
-			t->id, real);
+	if (!in_own_tasks(pl, real) && !(under_tasks && holds_own_handle(t, real))) {
+		log_warn("task %s: its dir %s is neither in %s/tasks nor a driver task dir holding its handle; "
+			"left in place", t->id, real, pl->state_dir);
 	} else if ((rc = fs_remove_tree(real)) != 0) {
 		log_warn("task %s: cannot remove %s: %s", t->id, real, strerror(-rc));
 	}
@@ -811,7 +843,7 @@ void pl_task_forget(plugin *pl, pl_task *t)
 	pthread_mutex_unlock(&pl->mu);
 	if (join)
 		pthread_join(t->waiter, NULL);
-	remove_task_dir(t);
+	remove_task_dir(pl, t);
 	log_info("task %s: destroyed", t->id);
 	pthread_mutex_lock(&pl->mu);
 	pl_task_unref(pl, t); /* the table's */

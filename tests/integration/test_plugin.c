@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -924,6 +925,77 @@ static bool exists(void *path)
 	return access(path, F_OK) == 0;
 }
 
+/* s with the first "from" replaced by "to" (malloc'd). */
+static char *replace_once(const char *s, const char *from, const char *to)
+{
+	const char *at = strstr(s, from);
+	char *out = NULL;
+
+	assert_non_null(at);
+	assert_true(asprintf(&out, "%.*s%s%s", (int)(at - s), s, to, at + strlen(from)) > 0);
+	return out;
+}
+
+/* DestroyTask removes the task's own dir only: a handle whose TaskDir names
+ * another driver task dir (another task's handle in it) leaves that dir. And
+ * a task recovered with its exit record on disk is EXITED at once. */
+static void test_destroy_leaves_foreign_dir(void **state)
+{
+	plug p, q;
+	struct taskspec ts = {.id = "owner", .script = "exit 5"};
+	Driver__RecoverTaskRequest rr = DRIVER__RECOVER_TASK_REQUEST__INIT;
+	Driver__RecoverTaskReply *rrep = NULL;
+	Driver__TaskHandle h = DRIVER__TASK_HANDLE__INIT;
+	char decoy[PATH_MAX], path[PATH_MAX + 16], from[PATH_MAX + 16], to[PATH_MAX + 16];
+	ra_handle rec;
+	char perr[256];
+	rpc_error e;
+
+	(void)state;
+	plug_spawn(&p, state_dir("owner"));
+	Driver__StartTaskReply *s = start(&p, &ts);
+	Driver__WaitTaskReply *w = wait_task(&p, ts.id, 0);
+	assert_int_equal(w->result->exit_code, 5);
+	msg_free(w);
+	assert_int_equal(ra_handle_from_string(s->handle->driver_state, &rec, perr, sizeof(perr)), 0);
+	/* another driver task dir, holding a handle of another pod */
+	snprintf(decoy, sizeof(decoy), "%s/tasks/decoy", th_tmpdir("elsewhere"));
+	assert_int_equal(fs_mkdir_p(decoy, 0700), 0);
+	char *other = replace_once(s->handle->driver_state, rec.uuid, "00000000-0000-0000-0000-000000000000");
+	snprintf(path, sizeof(path), "%s/handle", decoy);
+	assert_int_equal(fs_write_atomic(path, other, strlen(other), 0600), 0);
+	free(other);
+	snprintf(from, sizeof(from), "\"TaskDir\":\"%s\"", rec.task_dir);
+	snprintf(to, sizeof(to), "\"TaskDir\":\"%s\"", decoy);
+	char *forged = replace_once(s->handle->driver_state, from, to);
+
+	plug_spawn(&q, state_dir("owner-2"));
+	/* its executor gone, its exit record on disk: recovered as exited at
+	 * once (it said RUNNING until its waiter had read the record) */
+	kill(rec.plugin.pid, SIGKILL);
+	for (int i = 0; i < 500 && th_alive(rec.plugin.pid); i++)
+		usleep(10000);
+	rr.handle = s->handle;
+	rr.task_id = "owner";
+	CALL_OK(&q, "RecoverTask", &rr, &rrep);
+	assert_int_equal(rrep->state, DRIVER__TASK_STATE__TASK_STATE_EXITED);
+	msg_free(rrep);
+	assert_int_equal(destroy(&q, "owner", false, &e), RPC__STATUS__OK);
+
+	h.driver_state = forged;
+	rr.handle = &h;
+	rr.task_id = "forged";
+	CALL_OK(&q, "RecoverTask", &rr, &rrep);
+	msg_free(rrep);
+	assert_int_equal(destroy(&q, "forged", true, &e), RPC__STATUS__OK);
+	assert_int_equal(access(path, F_OK), 0); /* the decoy and its handle are still there */
+	free(forged);
+	ra_handle_free(&rec);
+	msg_free(s);
+	plug_end(&q, SIGTERM);
+	plug_end(&p, SIGTERM);
+}
+
 static void test_recover_after_kill9(void **state)
 {
 	plug p, q;
@@ -1244,6 +1316,109 @@ static void test_callers_hanging_up(void **state)
 	free(log);
 }
 
+/* EMFILE in the plugin (issue 10, faults): its soft RLIMIT_NOFILE cut to 3
+ * (below what it holds: every open, pipe, socket and accept fails) while it
+ * serves a running task and one about to exit. Stated outcome: it stays and
+ * answers over the agent's connection; a StartTask fails with a sentence
+ * naming the cause and leaves nothing (no task dir, no executor, no pod); the
+ * task that exits meanwhile is not lost. Limit back: WaitTask gives that
+ * task's code, the running one still runs, a new connection and a new
+ * StartTask work. */
+static int count_dir(const char *path)
+{
+	DIR *d = opendir(path);
+	struct dirent *e;
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void test_emfile(void **state)
+{
+	plug p, p2;
+	struct taskspec run = {.id = "emfile/run", .script = "sleep 30", .kill_timeout_ms = 1000};
+	struct taskspec ends = {.id = "emfile/ends", .script = "sleep 1.5; exit 11"};
+	struct taskspec refused = {.id = "emfile/refused", .script = "exit 0"};
+	struct taskspec after = {.id = "emfile/after", .script = "exit 12"};
+	Driver__StartTaskRequest sreq = DRIVER__START_TASK_REQUEST__INIT;
+	Driver__StartTaskReply *sr = NULL;
+	Driver__InspectTaskRequest ir = DRIVER__INSPECT_TASK_REQUEST__INIT;
+	Driver__InspectTaskReply *in = NULL;
+	struct rlimit lim, low = {.rlim_cur = 3};
+	char tasks[PATH_MAX + 8];
+	rpc_error e;
+
+	(void)state;
+	plug_spawn(&p, state_dir("emfile"));
+	snprintf(tasks, sizeof(tasks), "%s/tasks", p.state);
+	msg_free(start(&p, &run));
+	msg_free(start(&p, &ends));
+	int ntasks = count_dir(tasks);
+	int npods = count_dir(th_tmpdir("rkt/pods"));
+
+	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, NULL, &lim), 0);
+	low.rlim_max = lim.rlim_max;
+	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, &low, NULL), 0);
+
+	/* it answers over the open connection */
+	ir.task_id = (char *)run.id;
+	CALL_OK(&p, "InspectTask", &ir, &in);
+	assert_int_equal(in->state, DRIVER__TASK_STATE__TASK_STATE_RUNNING);
+	msg_free(in);
+	/* a start fails with the cause, and leaves nothing */
+	sreq.task = config_new(&refused);
+	Rpc__Status st = call(&p, "StartTask", &sreq, &sr, &e);
+	config_free(sreq.task);
+	msg_free(sr);
+	sr = NULL;
+	fprintf(stderr, "# StartTask under EMFILE: %s: %s\n", rpc_status_name(st), e.message);
+	assert_int_not_equal(st, RPC__STATUS__OK);
+	assert_non_null(strstr(e.message, "Too many open files"));
+	assert_int_equal(count_dir(tasks), ntasks);
+	assert_int_equal(count_dir(th_tmpdir("rkt/pods")), npods);
+	/* the other task exits meanwhile (its executor records it) */
+	usleep(2500000);
+	ir.task_id = (char *)ends.id;
+	CALL_OK(&p, "InspectTask", &ir, &in);
+	fprintf(stderr, "# InspectTask of the ended task under EMFILE: state %d\n", (int)in->state);
+	msg_free(in);
+
+	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, &lim, NULL), 0);
+	Driver__WaitTaskReply *w = wait_task(&p, ends.id, 10000);
+	assert_true(w->exited);
+	assert_int_equal(w->result->exit_code, 11);
+	msg_free(w);
+	ir.task_id = (char *)run.id;
+	CALL_OK(&p, "InspectTask", &ir, &in);
+	assert_int_equal(in->state, DRIVER__TASK_STATE__TASK_STATE_RUNNING);
+	msg_free(in);
+	/* a new connection, and a new start */
+	p2 = p;
+	p2.c = NULL;
+	plug_connect(&p2);
+	CALL_OK(&p2, "InspectTask", &ir, &in);
+	msg_free(in);
+	rpc_client_close(p2.c);
+	w = NULL;
+	msg_free(start(&p, &after));
+	w = wait_task(&p, after.id, 10000);
+	assert_int_equal(w->result->exit_code, 12);
+	msg_free(w);
+	/* the refused id was never a task */
+	ir.task_id = (char *)refused.id;
+	assert_int_equal(call(&p, "InspectTask", &ir, &in, &e), RPC__STATUS__NOT_FOUND);
+	assert_int_equal(destroy(&p, run.id, true, &e), RPC__STATUS__OK);
+	assert_int_equal(destroy(&p, ends.id, false, &e), RPC__STATUS__OK);
+	assert_int_equal(destroy(&p, after.id, false, &e), RPC__STATUS__OK);
+	plug_end(&p, SIGTERM);
+}
+
 static int teardown_all(void **state)
 {
 	(void)state;
@@ -1270,6 +1445,8 @@ int main(void)
 		cmocka_unit_test(test_callers_hanging_up),
 		cmocka_unit_test(test_start_interrupted),
 		cmocka_unit_test(test_start_with_inspection),
+		cmocka_unit_test(test_destroy_leaves_foreign_dir),
+		cmocka_unit_test(test_emfile),
 	};
 	signal(SIGPIPE, SIG_IGN);
 	if (geteuid() != 0) {
