@@ -21,11 +21,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <poll.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
 
+/* how long an rkt command may run when rd_opts.rkt_timeout_ms is 0 */
 #define RKT_CMD_TIMEOUT_MS 60000
 #define WAIT_POLL_MS 10000
 #define CALL_TIMEOUT_MS 10000
@@ -42,6 +45,9 @@
 /* after rd_kill stopped an unreachable executor's pod, how long its exit
  * record may take to appear */
 #define EXIT_RECORD_WAIT_MS 5000
+/* how long finalize waits for an executor's after_exit `rkt rm` to finish
+ * before removing the pod itself */
+#define AFTER_EXIT_WAIT_MS 10000
 
 extern char **environ;
 
@@ -62,6 +68,12 @@ struct rd_handle {
 static const char *rkt_of(const rd_opts *o)
 {
 	return o->rkt ? o->rkt : "rkt";
+}
+
+/* how long one rkt command may run (--rkt-timeout) */
+static int64_t rkt_timeout_ms(const rd_opts *o)
+{
+	return o->rkt_timeout_ms > 0 ? o->rkt_timeout_ms : RKT_CMD_TIMEOUT_MS;
 }
 
 /* rkt-executor beside this program (installed), or in the build tree's
@@ -92,7 +104,7 @@ static char *find_executor(const rd_opts *o)
  * to the debug log). */
 static int rkt_run(const rd_opts *o, const strv *args, const char *what, rd_cmd_result *res, char **err)
 {
-	if (rd_cmd_run(rkt_of(o), args, NULL, NULL, RKT_CMD_TIMEOUT_MS, res) != 0) {
+	if (rd_cmd_run(rkt_of(o), args, NULL, NULL, rkt_timeout_ms(o), res) != 0) {
 		rd_errf(err, "%s: %s", what, res->error);
 		return -1;
 	}
@@ -111,7 +123,7 @@ static int rkt_simple(const rd_opts *o, rd_cmd_result *res, const char *a, const
 		strv_append(&args, b);
 	if (c)
 		strv_append(&args, c);
-	rc = rd_cmd_run(rkt_of(o), &args, NULL, NULL, RKT_CMD_TIMEOUT_MS, res);
+	rc = rd_cmd_run(rkt_of(o), &args, NULL, NULL, rkt_timeout_ms(o), res);
 	strv_free(&args);
 	return rc;
 }
@@ -346,9 +358,40 @@ static int write_handle(const rd_handle *h, char **err)
 	return 0;
 }
 
+/* Whether the start's caller wants it cut short (rd_start_spec.waiting);
+ * once it said so, *cut stays true and it is not asked again. */
+static bool cut_short(const rd_start_spec *sp, const rd_handle *h, bool *cut)
+{
+	if (!*cut && sp->waiting != NULL && sp->waiting(sp->waiting_arg, h))
+		*cut = true;
+	return *cut;
+}
+
+/* Sleeps ms, asking cut_short every START_ASK_MS. True when cut short. */
+#define START_ASK_MS 50
+static bool start_nap(const rd_start_spec *sp, const rd_handle *h, bool *cut, int64_t ms)
+{
+	int64_t end = now_mono_ms() + ms;
+
+	for (;;) {
+		if (cut_short(sp, h, cut))
+			return true;
+		int64_t left = end - now_mono_ms();
+		if (left <= 0)
+			return false;
+		if (sp->waiting == NULL) {
+			usleep((useconds_t)left * 1000);
+			return false;
+		}
+		usleep((useconds_t)(left < START_ASK_MS ? left : START_ASK_MS) * 1000);
+	}
+}
+
 /* Network discovery as the seed's rktGetDriverNetwork, with a configurable
- * deadline, and an early end when the pod has exited. */
-static int discover_network(rd_handle *h, const kvmap *port_map, rd_network_info *net, char **err)
+ * deadline, and an early end when the pod has exited. 1 when the caller cut
+ * it short (sp->waiting). */
+static int discover_network(rd_handle *h, const kvmap *port_map, const rd_start_spec *sp, bool *cut,
+	rd_network_info *net, char **err)
 {
 	int64_t deadline = now_mono_ms() + (h->opts.network_deadline_ms > 0 ? h->opts.network_deadline_ms :
 		RD_NETWORK_DEADLINE_MS);
@@ -361,6 +404,10 @@ static int discover_network(rd_handle *h, const kvmap *port_map, rd_network_info
 		char *perr = NULL;
 		bool finished = false;
 
+		if (cut_short(sp, h, cut)) {
+			free(last);
+			return 1;
+		}
 		attempt++;
 		int rc = rkt_simple(&h->opts, &res, "status", "--format=json", h->rec.uuid);
 		free(last);
@@ -369,6 +416,8 @@ static int discover_network(rd_handle *h, const kvmap *port_map, rd_network_info
 			char *line = rc != 0 ? NULL : rd_cmd_error_line(&res);
 			rd_errf(&last, "getting status failed: %s", rc != 0 ? res.error : line ? line : res.err);
 			free(line);
+			/* removed: it exited, and its executor's after_exit ran rkt rm */
+			finished = rc == 0 && strstr(res.err, "no matches found") != NULL;
 		} else if (rd_pod_status_parse(res.out, &st, &perr) != 0) {
 			rd_errf(&last, "getting status failed: %s", perr);
 			free(perr);
@@ -411,7 +460,10 @@ static int discover_network(rd_handle *h, const kvmap *port_map, rd_network_info
 			sleep_ms = left > 0 ? left : 0;
 		log_debug("getting network info for pod UUID %s failed attempt %d: %s. Sleeping for %lldms",
 			h->rec.uuid, attempt, last, (long long)sleep_ms);
-		usleep((useconds_t)sleep_ms * 1000);
+		if (start_nap(sp, h, cut, sleep_ms)) {
+			free(last);
+			return 1;
+		}
 	}
 	if (now_mono_ms() < deadline)
 		rd_errf(err, "the pod exited before a network appeared, last error: %s", last ? last : "none");
@@ -463,7 +515,7 @@ static int begin_executor(const rd_opts *o, const char *task_dir, rd_spawn *sp, 
 	char *executor = find_executor(o);
 	int rc = executor == NULL ? -1 :
 		rd_spawn_begin(sp, executor, task_dir, o->executor_idle_timeout_ms,
-			2 * RKT_CMD_TIMEOUT_MS + CALL_TIMEOUT_MS);
+			2 * rkt_timeout_ms(o) + CALL_TIMEOUT_MS);
 
 	free(executor);
 	if (rc != 0)
@@ -496,10 +548,36 @@ static void record_prepare_pid(const char *path, pid_t pid)
 #define PREPARE_ERR "prepare.err"
 #define PREPARE_PID "prepare.pid"
 
+/* Waits for the running rkt prepare to exit (not reaping it), asking the
+ * start's caller whether to cut the start short meanwhile. Once cut, or
+ * without anyone to ask, rd_cmd_finish does the rest of the wait: a prepare
+ * is not killed halfway (it would leave a pod half made for rkt gc), it ends
+ * within its timeout and its pod is removed then. */
+static void await_prepare(const rd_opts *o, const rd_cmd *cmd, const rd_start_spec *sp, bool *cut)
+{
+	int64_t deadline = now_mono_ms() + rkt_timeout_ms(o);
+
+	if (sp->waiting == NULL)
+		return;
+	while (!cut_short(sp, NULL, cut) && now_mono_ms() < deadline) {
+		siginfo_t si = {0};
+		if (cmd->pidfd >= 0) {
+			struct pollfd pfd = {.fd = cmd->pidfd, .events = POLLIN};
+			if (poll(&pfd, 1, START_ASK_MS) > 0)
+				return;
+			continue;
+		}
+		if (waitid(P_PID, (id_t)cmd->pid, &si, WEXITED | WNOHANG | WNOWAIT) != 0 || si.si_pid != 0)
+			return;
+		usleep(5000);
+	}
+}
+
 /* rkt trust (when asked) and rkt prepare: *uuid is the pod's. The executor
- * is started (*sp) once prepare runs, to overlap it; on failure none is left. */
+ * is started (*sp) once prepare runs, to overlap it; on failure none is left.
+ * *cut: the caller cut the start short while prepare ran (spec->waiting). */
 static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a, const char *task_dir,
-	rd_spawn *sp, char **uuid, char **err)
+	const rd_start_spec *spec, bool *cut, rd_spawn *sp, char **uuid, char **err)
 {
 	char out_path[PATH_MAX], err_path[PATH_MAX], pid_path[PATH_MAX];
 	rd_cmd_result res = {0};
@@ -524,7 +602,8 @@ static int prepare_pod(const rd_opts *o, const rd_task *t, const rd_rkt_args *a,
 	}
 	record_prepare_pid(pid_path, cmd.pid);
 	bool started = begin_executor(o, task_dir, sp, err) == 0;
-	int frc = rd_cmd_finish(&cmd, RKT_CMD_TIMEOUT_MS, &res);
+	await_prepare(o, &cmd, spec, cut);
+	int frc = rd_cmd_finish(&cmd, rkt_timeout_ms(o), &res);
 	unlink(pid_path);
 	if (frc != 0) {
 		if (started)
@@ -564,14 +643,16 @@ fail:
  * --set-env), its logs and resources. *lrep: the executor's reply (free with
  * ec_free). On failure the executor is told to exit and the pod is removed. */
 static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char *rkt, strv *run_args,
-	const char *uuid, const char *task_dir, char *logs, Executor__LaunchReply **lrep, char **token_file,
-	char **err)
+	const char *uuid, const char *task_dir, char *logs, bool rm_after_exit, Executor__LaunchReply **lrep,
+	char **token_file, char **err)
 {
 	strv hostenv = {0};
 	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
 	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
 	Executor__Resources rs = EXECUTOR__RESOURCES__INIT;
 	Executor__InspectConfig ic;
+	Executor__AfterExit ae = EXECUTOR__AFTER_EXIT__INIT;
+	char *rm_args[] = {"rm", (char *)uuid};
 	const rd_inspect_cfg *icfg = t->inspect.listen != NULL ? &t->inspect : o->inspect;
 	char itoken[TOKEN_HEX_LEN + 1];
 	rpc_error re;
@@ -606,6 +687,19 @@ static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char 
 	lr.logs = &lc;
 	lr.resources = &rs;
 	lr.kill_timeout_ms = kill_timeout_ns(o, t->kill_timeout_ns) / 1000000;
+	/* the pod is removed once the task has exited even when no driver comes
+	 * back (finalize then finds it gone); an older executor cannot do it */
+	if (rm_after_exit && ec_peer_protocol(ec) >= EC_PROTOCOL_AFTER_EXIT) {
+		ae.cmd = (char *)rkt;
+		ae.args = rm_args;
+		ae.n_args = 2;
+		ae.env = hostenv.v;
+		ae.n_env = hostenv.n;
+		ae.cwd = (char *)task_dir;
+		ae.timeout_ms = rkt_timeout_ms(o);
+		ae.end_leftovers = true; /* what the app left holds the pod */
+		lr.after_exit = &ae;
+	}
 	if (ec_launch(ec, &lr, lrep, CALL_TIMEOUT_MS, &re) != RPC__STATUS__OK) {
 		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
 		Executor__ExitReply *xrep = NULL;
@@ -670,13 +764,19 @@ static int save_handle(rd_handle *h, char **err)
 /* The pod's network (*net), when it has one of its own. Not finding it is a
  * warning, unless the task maps ports and still runs: then it is stopped
  * and waited for, and the start fails. */
-static int await_network(rd_handle *h, const rd_task *t, rd_network_info *net, char **err)
+static int await_network(rd_handle *h, const rd_task *t, const rd_start_spec *sp, bool *cut,
+	rd_network_info *net, char **err)
 {
 	char *nerr = NULL;
 	rpc_error re;
+	int drc = discover_network(h, &t->config.port_map, sp, cut, net, &nerr);
 
-	if (discover_network(h, &t->config.port_map, net, &nerr) == 0)
+	if (drc == 0)
 		return 0;
+	if (drc > 0) { /* cut short: the caller stops the task */
+		log_debug("network discovery for pod %s cut short by the caller", h->rec.uuid);
+		return 0;
+	}
 	Executor__WaitRequest wr = EXECUTOR__WAIT_REQUEST__INIT;
 	Executor__WaitReply *wrep = NULL;
 	wr.timeout_ms = 1;
@@ -722,6 +822,7 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 	ec_client *ec = NULL;
 	rd_spawn sp;
 	Executor__LaunchReply *lrep = NULL;
+	bool cut = false;
 	int rc = -1;
 
 	memset(net, 0, sizeof(*net));
@@ -736,15 +837,31 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 		rd_errf(err, "rkt not found at \"%s\" (install rkt or pass its path)", rkt_of(o));
 		goto out;
 	}
-	if (prepare_pod(o, t, &a, task_dir, &sp, &uuid, err) != 0)
+	if (prepare_pod(o, t, &a, task_dir, spec, &cut, &sp, &uuid, err) != 0)
 		goto out;
+	if (cut) {
+		rd_spawn_discard(&sp);
+		remove_pod(o, uuid);
+		rd_errf(err, "the start was interrupted before the task ran; its prepared pod %s was removed", uuid);
+		goto out;
+	}
 	if (spec->progress != NULL)
 		spec->progress(spec->progress_arg, "Image prepared", uuid);
 	if (rd_spawn_end(&sp, &ec, &rec, err) != 0) {
 		remove_pod(o, uuid);
 		goto out;
 	}
-	if (launch(o, t, ec, rkt, &a.run, uuid, task_dir, logs, &lrep, &token_file, err) != 0)
+	if (cut_short(spec, NULL, &cut)) {
+		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
+		Executor__ExitReply *xrep = NULL;
+		rpc_error xe;
+		ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &xe);
+		ec_free(xrep);
+		remove_pod(o, uuid);
+		rd_errf(err, "the start was interrupted before the task ran; its prepared pod %s was removed", uuid);
+		goto out;
+	}
+	if (launch(o, t, ec, rkt, &a.run, uuid, task_dir, logs, spec->rm_after_exit, &lrep, &token_file, err) != 0)
 		goto out;
 	h = new_handle(o, t, task_dir, logs, &ec, &uuid, &rec, lrep);
 	ec_free(lrep);
@@ -757,7 +874,7 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 	log_debug("started ACI \"%s\" (UUID: %s) for task \"%s\"", t->config.image, h->rec.uuid, t->name);
 	if (save_handle(h, err) != 0)
 		goto out;
-	if (!a.host_net && await_network(h, t, net, err) != 0)
+	if (!a.host_net && !cut_short(spec, h, &cut) && await_network(h, t, spec, &cut, net, err) != 0)
 		goto out;
 	*out = h;
 	h = NULL;
@@ -797,7 +914,7 @@ static bool await_gone(pid_t pid, unsigned long long st, int64_t ms)
 
 /* The rkt prepare of a cut start, if it still runs: waited for as long as
  * prepare_pod would have, then killed. */
-static void clear_prepare(const char *task_dir)
+static void clear_prepare(const rd_opts *o, const char *task_dir)
 {
 	char path[PATH_MAX], line[64];
 	unsigned long long st;
@@ -808,9 +925,9 @@ static void clear_prepare(const char *task_dir)
 	if (fs_read_small(path, line, sizeof(line), &len) != 0 || sscanf(line, "%d %llu", &pid, &st) != 2)
 		return;
 	log_info("waiting for the rkt prepare (pid %d) of the start cut short in %s", pid, task_dir);
-	if (!await_gone(pid, st, RKT_CMD_TIMEOUT_MS)) {
-		log_warn("rkt prepare (pid %d) of %s still runs after %d ms: killing it", pid, task_dir,
-			RKT_CMD_TIMEOUT_MS);
+	if (!await_gone(pid, st, rkt_timeout_ms(o))) {
+		log_warn("rkt prepare (pid %d) of %s still runs after %lld ms: killing it", pid, task_dir,
+			(long long)rkt_timeout_ms(o));
 		proc_signal_if_matches(pid, st, SIGKILL);
 		await_gone(pid, st, 5000);
 	}
@@ -846,12 +963,24 @@ static int clear_executor(const rd_opts *o, const char *task_dir, char **err)
 	return 0;
 }
 
+static int clear_start(const rd_opts *o, const char *task_dir, bool remove_dir, char **err);
+
 int rd_clear_start(const rd_opts *o, const char *task_dir, char **err)
+{
+	return clear_start(o, task_dir, true, err);
+}
+
+int rd_clear_attempt(const rd_opts *o, const char *task_dir, char **err)
+{
+	return clear_start(o, task_dir, false, err);
+}
+
+static int clear_start(const rd_opts *o, const char *task_dir, bool remove_dir, char **err)
 {
 	char path[PATH_MAX], *out = NULL, *why = NULL;
 	int rc;
 
-	clear_prepare(task_dir);
+	clear_prepare(o, task_dir);
 	if (clear_executor(o, task_dir, err) != 0)
 		return -1;
 	snprintf(path, sizeof(path), "%s/" PREPARE_OUT, task_dir);
@@ -869,6 +998,16 @@ int rd_clear_start(const rd_opts *o, const char *task_dir, char **err)
 			log_info("removed pod %s of the start cut short in %s", uuid, task_dir);
 	}
 	free(out);
+	if (!remove_dir) {
+		/* the start's own files; the executor's went with it */
+		static const char *const files[] = {PREPARE_OUT, PREPARE_ERR, PREPARE_PID};
+		for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(path, sizeof(path), "%s/%s", task_dir, files[i]);
+			if (unlink(path) != 0 && errno != ENOENT)
+				return rd_errf(err, "cannot remove %s: %s", path, strerror(errno)), -1;
+		}
+		return 0;
+	}
 	if ((rc = fs_remove_tree(task_dir)) != 0) {
 		rd_errf(err, "cannot remove %s: %s", task_dir, strerror(-rc));
 		return -1;
@@ -1245,6 +1384,30 @@ static void release_executor(rd_handle *h)
 	h->ec = NULL;
 }
 
+/* Whether the executor will still run the after_exit (`rkt rm`) it was
+ * launched with: it is pending or running. */
+static bool executor_removes_pod(rd_handle *h)
+{
+	Executor__InspectRequest ir = EXECUTOR__INSPECT_REQUEST__INIT;
+	Executor__InspectReply *r = NULL;
+	rpc_error e;
+	bool yes = false;
+
+	if (ec_inspect(h->ec, &ir, &r, CALL_TIMEOUT_MS, &e) == RPC__STATUS__OK && r->after_exit != NULL &&
+	    r->after_exit->state != NULL)
+		yes = strcmp(r->after_exit->state, "pending") == 0 || strcmp(r->after_exit->state, "running") == 0;
+	ec_free(r);
+	return yes;
+}
+
+static void await_executor_gone(const ra_config *p, int64_t ms)
+{
+	int64_t deadline = now_mono_ms() + ms;
+
+	while (rd_executor_alive(p) && now_mono_ms() < deadline)
+		usleep(5000);
+}
+
 /* After the end: remove the pod and let the executor go (the seed's run()).
  * The executor is told to exit while `rkt rm` runs. A pod that rkt still
  * calls running (its app left a child) is removed once the executor,
@@ -1259,13 +1422,20 @@ static void finalize(rd_handle *h)
 	if (h->finalized)
 		return;
 	h->finalized = true;
+	if (had_executor && executor_removes_pod(h)) {
+		/* its after_exit runs `rkt rm` already: let it finish (Exit waits
+		 * for it), then ours finds the pod gone, rather than two at once */
+		release_executor(h);
+		await_executor_gone(&h->rec.plugin, AFTER_EXIT_WAIT_MS);
+		had_executor = false;
+	}
 	strv_append(&args, "rm");
 	strv_append(&args, h->rec.uuid);
 	int rc = rd_cmd_start(rkt_of(&h->opts), &args, NULL, NULL, &rm, &res);
 	if (had_executor)
 		release_executor(h);
 	if (rc == 0)
-		rc = rd_cmd_finish(&rm, RKT_CMD_TIMEOUT_MS, &res);
+		rc = rd_cmd_finish(&rm, rkt_timeout_ms(&h->opts), &res);
 	bool removed = rm_done(&h->opts, h->rec.uuid, rc, &res, &running);
 	rd_cmd_result_free(&res);
 	strv_free(&args);
@@ -1417,6 +1587,20 @@ int rd_forget(rd_handle *h, char **err)
 	char head[128];
 	snprintf(head, sizeof(head), "its executor (pid %d) is gone and left no exit record", p->pid);
 	return forget_pod(h, head, err);
+}
+
+void rd_release(rd_handle *h, const rd_exit *res)
+{
+	if (h->ec != NULL) {
+		ec_close(h->ec);
+		h->ec = NULL;
+	}
+	if (!h->have_result && res != NULL) {
+		h->result = *res;
+		h->result.error = res->error ? strdup(res->error) : NULL;
+		h->have_result = true;
+	}
+	h->finalized = true;
 }
 
 int rd_kill(rd_handle *h, char **err)

@@ -22,6 +22,9 @@ typedef struct rd_opts {
 	int64_t network_deadline_ms;     /* 0: the seed's one minute */
 	int64_t max_kill_timeout_ns;     /* 0: 30 s, Nomad's default max_kill_timeout */
 	int64_t executor_idle_timeout_ms;/* 0: the executor's default */
+	int64_t rkt_timeout_ms;          /* how long one rkt command (trust, prepare, status,
+	                                    rm, stop, …) may run before it is killed and
+	                                    its step fails; 0: one minute */
 	const rd_inspect_cfg *inspect;   /* remote inspection for a task whose file has no
 	                                    "inspect" block (inspection.h); NULL: none */
 } rd_opts;
@@ -89,6 +92,22 @@ typedef struct rd_start_spec {
 	 * prepared" with the pod's UUID. NULL: nobody. */
 	void (*progress)(void *arg, const char *step, const char *pod_uuid);
 	void *progress_arg;
+	/* Asked while the start waits (for rkt prepare, for the pod's network),
+	 * at least every 50 ms and at once when a signal interrupts the wait, on
+	 * the caller's thread; h is the task once launched (its handle saved),
+	 * NULL before. True cuts the start short: before the launch it is
+	 * abandoned once rkt prepare has ended (the pod removed, the executor
+	 * told to exit; -1 with err saying so), after it rd_start_in returns 0
+	 * at once with the running task and no network (the caller stops it).
+	 * NULL: never asked. */
+	bool (*waiting)(void *arg, const rd_handle *h);
+	void *waiting_arg;
+	/* The executor removes the pod (`rkt rm`, its Launch's after_exit) once
+	 * the task's exit is recorded, so that no pod is left when no driver
+	 * comes back (`run` under an orchestrator that may SIGKILL it). Ignored
+	 * by an executor older than EC_PROTOCOL_AFTER_EXIT. false: the pod stays
+	 * until a wait or rm removes it. */
+	bool rm_after_exit;
 } rd_start_spec;
 /* rd_start with the task's places and steps as spec says. On failure a
  * task_dir made here is removed again; the given directories are left. */
@@ -101,6 +120,10 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
  * the pod prepare made, then task_dir. 0, or -1 with one sentence in *err,
  * and then task_dir is left as it is. */
 int rd_clear_start(const rd_opts *o, const char *task_dir, char **err);
+/* rd_clear_start that keeps task_dir and what else is in it (earlier
+ * attempts, the task's dirs): only the cut start's own files (rkt prepare's
+ * output and pid) are removed, for a new start in the same dir. */
+int rd_clear_attempt(const rd_opts *o, const char *task_dir, char **err);
 /* Gives every dynamic port of t without a value a free TCP port from the
  * kernel (what an agent would have allocated). 0, or -1 when none is free. */
 int rd_task_assign_ports(rd_task *t);
@@ -147,6 +170,11 @@ int rd_forget(rd_handle *h, char **err);
  * executor to ask (lost, foreign, unreachable) the pod is stopped through
  * `rkt stop` (then `--force`), named by its UUID; -1 when rkt still says it
  * runs after a bounded time. */
+/* Closes h's connection to the executor of a task that has ended, whose
+ * result another handle's rd_wait got (res) and whose executor it told to
+ * exit: a client left open would redial the gone executor's socket for as
+ * long as h lives. Calls needing the executor then say the task has exited. */
+void rd_release(rd_handle *h, const rd_exit *res);
 int rd_kill(rd_handle *h, char **err);
 /* rd_kill with signal sig (not SIGTERM) and a grace of grace_ms (< 0: the
  * kill timeout) before the SIGKILL. Without an executor to ask, rkt stop

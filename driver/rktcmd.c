@@ -83,19 +83,26 @@ static int spawn(const char *rkt, const strv *args, char *const *env, const char
 {
 	posix_spawn_file_actions_t fa;
 	char **argv = NULL;
-	int rc;
+	int rc, fd_errno = errno; /* why out_fd or err_fd is -1: before anything here changes it */
 
 	memset(res, 0, sizeof(*res));
 	res->status = -1;
 	c->out_fd = c->err_fd = c->pidfd = -1;
-	c->name = args->n ? args->v[0] : "";
+	/* the subcommand: the first argument that is not a global flag
+	 * (prepare's argv begins with --insecure-options=…, --debug=…) */
+	c->name = "";
+	for (size_t i = 0; i < args->n; i++)
+		if (args->v[i][0] != '-') {
+			c->name = args->v[i];
+			break;
+		}
 	if ((c->path = rd_cmd_resolve(rkt)) == NULL) {
 		rd_errf(&res->error, "rkt not found at \"%s\" (set --rkt PATH)", rkt);
 		goto fail;
 	}
 	argv = calloc(args->n + 2, sizeof(*argv));
 	if (argv == NULL || out_fd < 0 || err_fd < 0) {
-		rd_errf(&res->error, "cannot run %s: %s", c->path, argv == NULL ? "out of memory" : strerror(errno));
+		rd_errf(&res->error, "cannot run %s: %s", c->path, argv == NULL ? "out of memory" : strerror(fd_errno));
 		goto fail;
 	}
 	argv[0] = c->path;

@@ -160,3 +160,97 @@ int rd_state_remove(const char *dir, const char *id, char **err)
 	free(path);
 	return rc != 0 ? -1 : 0;
 }
+
+int rd_state_attempts(const char *task_dir)
+{
+	char path[PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int max = 0;
+
+	snprintf(path, sizeof(path), "%s/attempts", task_dir);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL) {
+		char *end;
+		long n = strtol(e->d_name, &end, 10);
+		if (e->d_name[0] >= '1' && e->d_name[0] <= '9' && *end == '\0' && n > max && n < 1000000)
+			max = (int)n;
+	}
+	closedir(d);
+	return max;
+}
+
+/* "<name>.stdout.K" or "<name>.stderr.K" (K digits): *stream points at
+ * "stdout.K" / "stderr.K" in it. */
+static bool attempt_log_name(const char *file, const char *name, const char **stream)
+{
+	size_t len = strlen(name);
+	const char *p = file + len;
+
+	if (strncmp(file, name, len) != 0 || *p != '.')
+		return false;
+	p++;
+	if (strncmp(p, "stdout.", 7) != 0 && strncmp(p, "stderr.", 7) != 0)
+		return false;
+	if (p[7] == '\0' || strspn(p + 7, "0123456789") != strlen(p + 7))
+		return false;
+	*stream = p;
+	return true;
+}
+
+static int keep_logs(const char *log_dir, const char *name, int n, char **err)
+{
+	struct dirent *e;
+	DIR *d = opendir(log_dir);
+	int rc = 0;
+
+	if (d == NULL)
+		return errno == ENOENT ? 0 : (rd_errf(err, "cannot read %s: %s", log_dir, strerror(errno)), -1);
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		char from[PATH_MAX + 256], to[PATH_MAX + 512];
+		const char *stream;
+		if (!attempt_log_name(e->d_name, name, &stream))
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", log_dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s.attempt-%d.%s", log_dir, name, n, stream);
+		if (rename(from, to) != 0)
+			rc = (rd_errf(err, "cannot keep log file %s of attempt %d as %s: %s", from, n, to,
+				strerror(errno)), -1);
+	}
+	closedir(d);
+	return rc;
+}
+
+int rd_state_keep_attempt(const char *task_dir, const char *log_dir, const char *task_name, int *n,
+	char **err)
+{
+	static const char *const stay[] = {"alloc", "local", "secrets", "attempts"};
+	char path[PATH_MAX], from[PATH_MAX + 256], to[2 * PATH_MAX];
+	struct dirent *e;
+	DIR *d;
+	int rc;
+
+	*n = rd_state_attempts(task_dir) + 1;
+	snprintf(path, sizeof(path), "%s/attempts/%d", task_dir, *n);
+	if ((rc = fs_mkdir_p(path, 0700)) != 0)
+		return rd_errf(err, "cannot create %s: %s", path, strerror(-rc)), -1;
+	if ((d = opendir(task_dir)) == NULL)
+		return rd_errf(err, "cannot read %s: %s", task_dir, strerror(errno)), -1;
+	rc = 0;
+	while (rc == 0 && (e = readdir(d)) != NULL) {
+		bool keep_here = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+		for (size_t i = 0; i < sizeof(stay) / sizeof(stay[0]); i++)
+			keep_here = keep_here || strcmp(e->d_name, stay[i]) == 0;
+		if (keep_here)
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", task_dir, e->d_name);
+		snprintf(to, sizeof(to), "%s/%s", path, e->d_name);
+		if (rename(from, to) != 0)
+			rc = (rd_errf(err, "cannot move %s into %s: %s", from, path, strerror(errno)), -1);
+	}
+	closedir(d);
+	if (rc == 0 && log_dir != NULL)
+		rc = keep_logs(log_dir, task_name, *n, err);
+	return rc;
+}

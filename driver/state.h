@@ -45,4 +45,20 @@ bool rd_state_agent_task(const char *dir, const char *id);
  * 0, or -1 with one sentence in *err. */
 int rd_state_remove(const char *dir, const char *id, char **err);
 
+/* Attempts (issue 11): `run` of a task id whose task has finished starts it
+ * again in the same task dir, keeping the finished attempt numbered:
+ *  - its files in the task dir (handle, exit record, executor log, …: all but
+ *    the task's own alloc/, local/, secrets/ and attempts/) move into
+ *    <task_dir>/attempts/<N>/;
+ *  - its log files <log_dir>/<name>.stdout.K and .stderr.K become
+ *    <log_dir>/<name>.attempt-<N>.stdout.K and .stderr.K (log_dir may be the
+ *    orchestrator's: they stay where its clean-up finds them; NULL: none).
+ * N is one more than the highest attempt kept (1 at first), *n on return.
+ * The caller has made sure nothing of the attempt runs. 0, or -1 with one
+ * sentence in *err (what was moved stays moved). */
+int rd_state_keep_attempt(const char *task_dir, const char *log_dir, const char *task_name, int *n,
+	char **err);
+/* The attempts kept in task_dir (the highest N; 0 when none). */
+int rd_state_attempts(const char *task_dir);
+
 #endif

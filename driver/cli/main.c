@@ -48,6 +48,8 @@ static const char *usage_text =
 	"                      $XDG_STATE_HOME/rkt-driver otherwise)\n"
 	"  --executor PATH     the rkt-executor binary (default: beside rkt-driver)\n"
 	"  --network-timeout D how long to look for the pod's network (Go duration; default 1m)\n"
+	"  --rkt-timeout D     how long one rkt command may run before it is killed and its\n"
+	"                      step fails (Go duration; default 1m)\n"
 	"  --no-volumes        refuse the config's volumes (rkt.volumes.enabled=false)\n"
 	"  -v, --verbose       debug messages on stderr\n"
 	"  -h, --help          this text (COMMAND --help for a command's)\n"
@@ -132,6 +134,7 @@ int main(int argc, char **argv)
 		{"state-dir", required_argument, NULL, 's'},
 		{"executor", required_argument, NULL, 'e'},
 		{"network-timeout", required_argument, NULL, 'n'},
+		{"rkt-timeout", required_argument, NULL, 't'},
 		{"no-volumes", no_argument, NULL, 'V'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -159,6 +162,14 @@ int main(int argc, char **argv)
 			if (rd_parse_duration(optarg, &ns) != 0 || ns <= 0)
 				return fail(EXIT_USAGE, "--network-timeout takes a duration such as 30s, not \"%s\"", optarg);
 			c.opts.network_deadline_ms = ns / 1000000 > 0 ? ns / 1000000 : 1;
+			break;
+		}
+		case 't': {
+			int64_t ns;
+			if (rd_parse_duration(optarg, &ns) != 0 || ns < 1000000)
+				return fail(EXIT_USAGE, "--rkt-timeout takes a duration of at least 1ms, such as 30s, "
+					"not \"%s\"", optarg);
+			c.opts.rkt_timeout_ms = ns / 1000000;
 			break;
 		}
 		case 'V':

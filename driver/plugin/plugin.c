@@ -42,6 +42,7 @@
 
 static const char usage_text[] =
 	"usage: rkt-driver [GLOBAL OPTIONS] plugin [--state-dir DIR] [--fingerprint-period D]\n"
+	"                                          [--rkt-timeout D]\n"
 	"\n"
 	"Serves the Driver service (proto/driver.proto) to the agent that started it, as a\n"
 	"go-plugin does: it needs the agent's magic cookie in its environment, reads its\n"
@@ -51,7 +52,9 @@ static const char usage_text[] =
 	"  --state-dir DIR           task dirs (DIR/tasks/) and the plugin's socket\n"
 	"                            (DIR/plugin/plugin-PID.sock); default: the CLI's\n"
 	"  --fingerprint-period D    how often rkt is fingerprinted again (default 30s)\n"
-	"  --listener-check-ms N     how often the socket is checked (default 2000; 0: never)\n";
+	"  --listener-check-ms N     how often the socket is checked (default 2000; 0: never)\n"
+	"  --rkt-timeout D           how long one rkt command may run (default: the global\n"
+	"                            --rkt-timeout, 1m)\n";
 
 static int sig_fd = -1;
 static volatile sig_atomic_t got_signal;
@@ -141,6 +144,7 @@ struct pl_opts {
 	const char *state_dir;
 	int64_t fp_period_ms;
 	int64_t listener_check_ms;
+	int64_t rkt_timeout_ms;   /* 0: the global option's */
 };
 
 /* 0, or an exit code after printing why. */
@@ -150,6 +154,7 @@ static int parse_opts(int argc, char **argv, struct pl_opts *po)
 		{"state-dir", required_argument, NULL, 's'},
 		{"fingerprint-period", required_argument, NULL, 'f'},
 		{"listener-check-ms", required_argument, NULL, 'l'},
+		{"rkt-timeout", required_argument, NULL, 't'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -179,6 +184,16 @@ static int parse_opts(int argc, char **argv, struct pl_opts *po)
 				return 2;
 			}
 			po->listener_check_ms = v;
+			break;
+		}
+		case 't': {
+			int64_t ns;
+			if (rd_parse_duration(optarg, &ns) != 0 || ns < 1000000) {
+				fprintf(stderr, "rkt-driver: --rkt-timeout takes a duration of at least 1ms, "
+					"such as 30s, not \"%s\"\n", optarg);
+				return 2;
+			}
+			po->rkt_timeout_ms = ns / 1000000;
 			break;
 		}
 		case 'h':
@@ -388,6 +403,10 @@ int pl_main(const rd_opts *opts, const char *state_dir, int argc, char **argv)
 
 	if ((rc = parse_opts(argc, argv, &po)) != 0)
 		return rc < 0 ? 0 : rc;
+	rd_opts ropts = *opts;
+	if (po.rkt_timeout_ms > 0)
+		ropts.rkt_timeout_ms = po.rkt_timeout_ms;
+	opts = &ropts;
 	if (!hs_cookie_ok(HS_DRIVER_COOKIE_KEY, HS_DRIVER_COOKIE_VALUE)) {
 		fprintf(stderr, "rkt-driver: this is a driver plugin: an agent starts it with its magic cookie set "
 			"(run `rkt-driver --help` for the command line).\n");

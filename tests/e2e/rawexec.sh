@@ -12,7 +12,9 @@
 #   3. when the CLI is SIGKILLed nobody removes the pod;
 #   4. the pod does not see Nomad's dirs (NOMAD_ALLOC_DIR, NOMAD_TASK_DIR,
 #      NOMAD_SECRETS_DIR).
-# Not registered in meson until the fixes land (they fail today).
+# And what their fixes promise: a stop during rkt prepare, output streamed
+# while run still looks for the network, a restart after the CLI was SIGKILLed
+# attaching to the task that still runs, finished attempts kept numbered.
 source "$(dirname "$0")/lib.sh"
 
 : "${RKTD_RAWEXEC:=${RKTD_BUILD_DIR:+$RKTD_BUILD_DIR/tests/rawexec/rawexec}}"
@@ -73,12 +75,13 @@ fi
 # (fly reports none: run looks for up to --network-timeout, the seed's 1 minute)
 unset RKT_SIM_NETWORK
 A1=11e11a01-0000-4000-8000-000000000001
-nomad_job stop1 $A1 'exec sleep 600' >/dev/null
+nomad_job stop1 $A1 'echo "early output"; exec sleep 600' >/dev/null
 rawexec_bg stop1 $A1 1m --kill-timeout 5s
 wait_until 20 eval '[[ -n $(only_pod) ]] && pod_running "$(only_pod)"'
 uuid=$(only_pod)
 check "1: the pod runs while run looks for its network" test -n "$uuid"
-sleep 1
+check "1: its output reaches Nomad's log while run still looks for the network" \
+	wait_until 5 eval '[[ $(task_stdout stop1 $A1) == *"early output"* ]]'
 t0=$(now_ms)
 kill -TERM "$RX" # nomad stop: SIGINT to run, SIGKILL 5 s later
 wait "$RX"
@@ -91,6 +94,27 @@ id=${A1:0:8}-stop1
 check "1: the task's executor is gone too" wait_until 10 eval '[[ -z $(executors_of "$id") ]]'
 [[ -n $uuid ]] && { rkt stop --force "$uuid" >/dev/null 2>&1; rkt rm "$uuid" >/dev/null 2>&1; }
 
+# ---- 1b. nomad stop while rkt prepare runs (an rkt whose prepare takes 3 s more,
+# and says when it began them in $SLOW.began)
+A1B=11e11a1b-0000-4000-8000-00000000001b
+SLOW=$E2E_TMP/slow-prepare-rkt
+printf '#!/bin/sh\nfor a; do [ "$a" = prepare ] && : >"%s.began" && sleep 3 && break; done\nexec "%s" "$@"\n' \
+	"$SLOW" "$RKTD_RKT" >"$SLOW"
+chmod +x "$SLOW"
+nomad_job prep $A1B 'exec sleep 600' >/dev/null
+RKTD_RKT=$SLOW rawexec_bg prep $A1B 1m --kill-timeout 10s
+wait_file 20 "$SLOW.began"
+t0=$(now_ms)
+kill -TERM "$RX"
+wait "$RX"
+ms=$(($(now_ms) - t0))
+check_lacks "1b: a stop during rkt prepare ends run before the kill timeout" "$(cat "$E2E_TMP/prep.rx")" \
+	"kill timeout (10000 ms) passed"
+check_le "1b: the stop took less than the kill timeout (ms)" "$ms" 10000
+check_has "1b: run says the start was interrupted" "$(task_stderr prep $A1B)" "interrupted before the task ran"
+check_eq "1b: no pod is left" "$(pod_dirs)" ""
+check "1b: the task's executor is gone too" wait_until 10 eval '[[ -z $(executors_of "${A1B:0:8}-prep") ]]'
+
 # ---- 2. a restart within the alloc (the restart policy; a template's restart)
 fast_network
 A2=22e22a02-0000-4000-8000-000000000002
@@ -100,6 +124,28 @@ wait "$RX"
 check_eq "2: both runs end with the task's code 3 (not 125, the driver's)" "$(run_codes again)" "3 3 "
 check_lacks "2: the second run is not refused as \"exists already\"" "$(task_stderr again $A2)" "exists already"
 check_eq "2: the task ran twice in the alloc" "$(task_stdout again $A2 | grep -c "^run $A2")" 2
+td=$STATE/tasks/${A2:0:8}-again
+check_has "2: the first attempt's exit record is kept, numbered" "$(cat "$td/attempts/1/exit.json" 2>/dev/null)" \
+	'"ExitCode":3'
+check "2: and its handle" test -s "$td/attempts/1/handle"
+check_eq "2: the first attempt's log is kept, numbered, in Nomad's alloc dir" \
+	"$(cat "$ALLOCS/$A2/alloc/logs/rkt/again.attempt-1.stdout.0" 2>/dev/null)" "run $A2"
+check_eq "2: the second attempt's log is the current one" \
+	"$(cat "$ALLOCS/$A2/alloc/logs/rkt/again.stdout.0" 2>/dev/null)" "run $A2"
+check_has "2: run says which attempt it started" "$(task_stderr again $A2)" "attempt 2"
+
+# a task that exits at once, while run looks for its network (fly: never one):
+# its executor's after_exit may remove the pod before run's next rkt status
+unset RKT_SIM_NETWORK
+A2B=22e22a2b-0000-4000-8000-00000000002b
+nomad_job quick $A2B 'exit 3' >/dev/null
+t0=$(now_ms)
+rawexec_bg quick $A2B 1m --restarts 1 --restart-delay 0s
+wait "$RX"
+ms=$(($(now_ms) - t0))
+check_eq "2: a task that exits at once: both runs end with its code" "$(run_codes quick)" "3 3 "
+check_le "2: and run does not look for a network of a pod that is gone (ms)" "$ms" 15000
+fast_network
 
 A3=33e33a03-0000-4000-8000-000000000003
 nomad_job tmpl $A3 'echo "up $$"; exec sleep 600' >/dev/null
@@ -132,6 +178,27 @@ check "3: then the pod is removed without a driver" wait_until 15 pod_gone "$uui
 id=${A4:0:8}-killed
 check_eq "3: its exit stays on record (status, which changes nothing)" "$(state_of "$id")" "exited (0)"
 
+# ---- 3b. the CLI SIGKILLed while its task runs, then restarted by Nomad: the
+# new run attaches to the task instead of starting another
+A6=66e66a06-0000-4000-8000-000000000006
+# ("middle" comes while no run is attached: the new one goes on where the
+# killed one stopped copying, so Nomad's log has every line)
+nomad_job attach $A6 'echo first; sleep 1; echo middle; sleep 3; echo last; exit 4' >/dev/null
+rawexec_bg attach $A6 1s --restarts 1 --restart-delay 2s
+wait_until 20 eval '[[ -n $(started_uuid attach $A6) ]]'
+uuid=$(started_uuid attach $A6)
+cli=$(grep -o 'started pid [0-9]*' "$E2E_TMP/attach.rx" | head -1 | cut -d' ' -f3)
+wait_until 10 eval '[[ $(task_stdout attach $A6) == *first* ]]' # copied: then killed
+kill -9 "$cli"
+wait "$RX"
+check_eq "3b: the killed run, then the attached one with the task's code" "$(run_codes attach)" "137 4 "
+check_has "3b: the restarted run attached to the running task" "$(task_stderr attach $A6)" \
+	"runs already (pod $uuid): attached"
+check_has "3b: it streamed the task's later output" "$(task_stdout attach $A6)" "last"
+check_eq "3b: and what came while no run was attached, once" "$(task_stdout attach $A6 | grep -c middle)" 1
+check_eq "3b: nothing before it twice" "$(task_stdout attach $A6 | grep -c first)" 1
+check_eq "3b: its pod is removed at the end" "$(pod_dirs)" ""
+
 # ---- 4. the pod sees Nomad's dirs: /alloc = NOMAD_ALLOC_DIR (shared by the
 # group's tasks, with Nomad's logs), /local = NOMAD_TASK_DIR, /secrets =
 # NOMAD_SECRETS_DIR; inside the pod they are named by their pod paths
@@ -152,6 +219,9 @@ check_has "4: the pod's /alloc is Nomad's alloc dir: it sees what the group's ta
 check_eq "4: what the pod writes to /alloc/data is in NOMAD_ALLOC_DIR/data" "$(cat "$ad/alloc/data/from-pod" 2>/dev/null)" pod
 check_has "4: inside the pod the dirs keep their pod paths" "$out" "env: /alloc /local /secrets"
 check_has "4: the pod's output reaches Nomad's log (run streams it)" "$out" "env: "
+check_eq "4: the task's state dir holds only the driver's and the executor's files" \
+	"$(ls "$STATE/tasks/${A5:0:8}-dirs" | grep -E '^(alloc|local|secrets)$')" ""
+check "4: its logs are in Nomad's alloc dir" test -s "$ALLOCS/$A5/alloc/logs/rkt/dirs.stdout.0"
 
 unset RKT_SIM_NETWORK
 e2e_finish

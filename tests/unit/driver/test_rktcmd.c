@@ -3,11 +3,13 @@
  * stands in for rkt. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -88,6 +90,68 @@ static void test_files_timeout(void **state)
 	strv_free(&args);
 }
 
+/* The timeout names the subcommand, not the global flags before it (rkt
+ * prepare's argv begins with --insecure-options=all; the message once read
+ * "rkt --insecure-options=all did not finish"): env -i stands in. */
+static void test_timeout_names_subcommand(void **state)
+{
+	strv args = {0};
+	rd_cmd_result res;
+
+	(void)state;
+	strv_append(&args, "-i");
+	strv_append(&args, "sleep");
+	strv_append(&args, "30");
+	assert_int_equal(rd_cmd_run("/usr/bin/env", &args, NULL, NULL, 200, &res), -1);
+	assert_non_null(res.error);
+	assert_non_null(strstr(res.error, "/usr/bin/env sleep did not finish within 200 ms"));
+	rd_cmd_result_free(&res);
+	strv_free(&args);
+}
+
+static bool says_emfile(const rd_cmd_result *res)
+{
+	return res->error != NULL && strstr(res->error, "cannot run ") != NULL &&
+		strstr(res->error, ": Too many open files") != NULL;
+}
+
+/* Out of descriptors (EMFILE): the sentence says so (it once said "Invalid
+ * argument", errno being overwritten before it was read). In a child, whose
+ * fd limit is cut to 3. */
+static void test_emfile_says_so(void **state)
+{
+	pid_t pid;
+	int status;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct rlimit low;
+		strv args = {0};
+		rd_cmd_result res;
+		rd_cmd c;
+		int ok;
+		getrlimit(RLIMIT_NOFILE, &low);
+		low.rlim_cur = 3;
+		if (setrlimit(RLIMIT_NOFILE, &low) != 0)
+			_exit(2);
+		sh(&args, "exit 0");
+		ok = rd_cmd_run("/bin/sh", &args, NULL, NULL, 1000, &res) == -1 && says_emfile(&res);
+		if (!ok)
+			fprintf(stderr, "# pipes: %s\n", res.error ? res.error : "(no error)");
+		rd_cmd_result_free(&res);
+		ok = ok && rd_cmd_start_to_files("/bin/sh", &args, out_path, err_path, &c, &res) == -1 &&
+			says_emfile(&res);
+		if (!ok)
+			fprintf(stderr, "# files: %s\n", res.error ? res.error : "(no error)");
+		_exit(ok ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* The caller dies while the command runs: the command still finishes and
  * what it printed is in the file (with a pipe it would die writing). */
 static void test_files_outlive_caller(void **state)
@@ -127,6 +191,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_files, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_timeout, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_files_outlive_caller, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_timeout_names_subcommand, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_emfile_says_so, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("rktcmd", tests, NULL, NULL);
 }
