@@ -111,7 +111,10 @@ int rpc_server_bound_port(rpc_server *s);
  * client killed at the wrong moment does. Blocks up to timeout_ms. Returns
  * 0 when healthy, 1 when the listener was reopened, 2 when a connection was
  * accepted but not answered in time (the workers are busy, the listener is
- * left alone: reopening it would drop every caller), or an nng error. */
+ * left alone: reopening it would drop every caller), 3 when this process
+ * is out of file descriptors (EMFILE, ENFILE: the check proves nothing, the
+ * listener and its connections are left alone), or an nng error. Called
+ * from one thread at a time. */
 int rpc_server_check_listener(rpc_server *s, int timeout_ms);
 /* Waits up to timeout_ms for replies being sent to leave and for callers to
  * hang up, so a process can exit right after answering. Returns true when

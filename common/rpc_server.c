@@ -35,6 +35,8 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -92,6 +94,7 @@ struct rpc_server {
 	struct rpc_pipe *open_pipes; /* the connections open now */
 	size_t nopen, capopen;
 	uint64_t pipes_added;     /* connections ever accepted */
+	bool fd_starved;          /* the last listener check could not dial: no fd */
 	rpc_counters counters;
 	bool closing;
 };
@@ -683,9 +686,24 @@ int rpc_server_check_listener(rpc_server *s, int timeout_ms)
 	if (rv == 0) {
 		Rpc__Status st = rpc_client_ping(c, timeout_ms, &err);
 		rpc_client_close(c);
-		if (st == RPC__STATUS__OK)
+		if (st == RPC__STATUS__OK) {
+			s->fd_starved = false;
 			return 0;
+		}
 	}
+	/* this process is out of descriptors (an operator's prlimit, a leak):
+	 * the probe proved nothing, and a reopened listener could not be
+	 * bound; closing it would drop every caller's connection for good */
+	int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (probe < 0 && (errno == EMFILE || errno == ENFILE)) {
+		if (!s->fd_starved)
+			log_warn("rpc: cannot check %s: out of file descriptors (%s); keeping the listener "
+				"and its connections", s->url, strerror(errno));
+		s->fd_starved = true;
+		return 3;
+	}
+	if (probe >= 0)
+		close(probe);
 	pthread_mutex_lock(&s->mu);
 	added = s->pipes_added - added;
 	pthread_mutex_unlock(&s->mu);

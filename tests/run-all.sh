@@ -9,7 +9,8 @@
 # recovery, valgrind, e2e, upgrade (this tree beside the previous release,
 # built from the repository's history: tests/upgrade/) and scale (its small
 # test, 50 tasks; the thousand are a benchmark: meson test --benchmark
-# --suite scale). --sanitize also builds BUILD_DIR-asan with AddressSanitizer
+# --suite scale) and soak (its short version, about 35 s: tests/soak/).
+# --sanitize also builds BUILD_DIR-asan with AddressSanitizer
 # and UBSan and runs unit, sim, integration and e2e there. --tsan also builds
 # BUILD_DIR-tsan with ThreadSanitizer and runs the integration suite there
 # (the RPC stress included; TSAN_OPTIONS and tests/tsan.supp come from
@@ -52,7 +53,7 @@ run_suites_with() { # WRAPPER DIR SETUP-ARGS SUITES...
 	$wrap meson test -C "$dir" --print-errorlogs --num-processes 2 $suites </dev/null
 }
 
-run_suites "$build" "" unit sim integration recovery faults valgrind e2e upgrade scale || rc=1
+run_suites "$build" "" unit sim integration recovery faults valgrind e2e upgrade scale soak || rc=1
 logs="$build/meson-logs/testlog.json"
 if [ $sanitize -eq 1 ]; then
 	run_suites "$build-asan" "-Db_sanitize=address,undefined -Db_lundef=false" unit sim integration faults e2e || rc=1

@@ -591,6 +591,15 @@ static void destroy_job(plugin *pl, pl_job *job)
 		pthread_mutex_unlock(&pl->mu);
 		return;
 	}
+	/* its pod, when removing it after the exit failed (rkt could not be run:
+	 * EMFILE, a hang past --rkt-timeout): once more, or it is left for good */
+	pthread_mutex_lock(&t->mu);
+	if (t->ctl != NULL && rd_forget(t->ctl, &err) < 0) {
+		log_warn("task %s: destroyed, but %s", t->id, err ? err : "out of memory");
+	}
+	free(err);
+	err = NULL;
+	pthread_mutex_unlock(&t->mu);
 	pl_task_forget(pl, t);
 	pthread_mutex_lock(&pl->mu);
 	pthread_cond_broadcast(&pl->cond);

@@ -353,6 +353,11 @@ static void *waiter_main(void *arg)
 		rc = rd_wait(wh, WAITER_CHUNK_MS, &res, &err);
 		if (rc == 1) {
 			pl_task_publish(pl, t, &res);
+			/* the executor was told to exit: ctl's client would redial it */
+			pthread_mutex_lock(&t->mu);
+			if (t->ctl != NULL)
+				rd_release(t->ctl, &res);
+			pthread_mutex_unlock(&t->mu);
 			rd_exit_free(&res);
 			pthread_mutex_lock(&pl->mu);
 			break;
@@ -446,11 +451,17 @@ int pl_start_lock(const char *dir, bool create, int64_t wait_ms)
 	snprintf(path, sizeof(path), "%s/%s", dir, PL_START_LOCK_FILE);
 	for (;;) {
 		struct stat a, b;
+		bool made = create && access(dir, F_OK) != 0;
 		if (create && (rc = fs_mkdir_p(dir, 0700)) != 0)
 			return rc;
 		int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW | (create ? O_CREAT : 0), 0600);
-		if (fd < 0)
-			return -errno;
+		if (fd < 0) {
+			/* (EMFILE: a refused start leaves no empty task dir behind) */
+			rc = -errno;
+			if (made)
+				rmdir(dir);
+			return rc;
+		}
 		while (flock(fd, LOCK_EX | LOCK_NB) != 0) {
 			if (errno != EWOULDBLOCK && errno != EINTR) {
 				rc = -errno;

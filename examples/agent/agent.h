@@ -140,6 +140,13 @@ void ag_wait_all(ag_supervisor *s, ag_task **tasks, int n);
 /* StopTask (signal, then SIGKILL after timeout_ms; 0: the kill timeout),
  * then the end is recorded. 0 or -1. */
 int ag_stop(ag_supervisor *s, ag_task *t, int64_t timeout_ms, const char *sig);
+/* One call about t (fn: an rdc_* call with its request made from arg), on
+ * whichever plugin is current: the task recovered there first, the call made
+ * again on a new plugin when this one died. For calls that are safe to make
+ * twice (TaskStats, SignalTask, ExecTask of a command that is). 0, or -1
+ * after saying why on stderr (nothing is recorded). */
+typedef rdc_status (*ag_call_fn)(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err);
+int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void *arg);
 /* Tells the plugin to forget an ended task (DestroyTask) and marks it. */
 void ag_destroy(ag_supervisor *s, ag_task *t);
 

@@ -27,6 +27,11 @@ static const char usage[] =
 	"  stop [--timeout DUR] [--signal SIG] TASK...\n"
 	"                              stop tasks (key, key prefix or task id), record\n"
 	"  status                      each task's state, from the state dir alone\n"
+	"  exec [--timeout DUR] TASK CMD [ARG...]\n"
+	"                              run CMD in the task (ExecTask): its output, then its\n"
+	"                              exit code as rkt-agent's (125: the agent failed)\n"
+	"  stats TASK...               CPU and memory of each task's processes (TaskStats)\n"
+	"  signal SIG TASK...          send SIG (SIGHUP, HUP or a number) to each task\n"
 	"\n"
 	"Options:\n"
 	"  --state-dir DIR         the agent's state (default: /var/lib/rkt-agent as root,\n"
@@ -227,6 +232,134 @@ static int cmd_stop(ag_supervisor *s, int argc, char **argv)
 	return rc;
 }
 
+/* A task named on the command line, loaded; NULL after saying why. *ended:
+ * its end is recorded already (the task is returned all the same). */
+static ag_task *load_named(const ag_opts *o, const char *name, bool *ended)
+{
+	char err[512], herr[512], *key;
+	ag_task *t = NULL;
+
+	if ((key = ag_task_find(o->state_dir, name, err, sizeof(err))) == NULL ||
+	    ag_task_load(o->state_dir, key, &t, herr, sizeof(herr), err, sizeof(err)) != 0) {
+		fprintf(stderr, "rkt-agent: %s\n", err);
+		free(key);
+		return NULL;
+	}
+	free(key);
+	*ended = t->exited;
+	if (t->exited)
+		printf("%s: already ended\n", t->key);
+	return t;
+}
+
+struct exec_arg {
+	Driver__ExecTaskRequest req;
+	Driver__ExecTaskReply *rep;
+};
+
+static rdc_status call_exec(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err)
+{
+	struct exec_arg *a = arg;
+
+	a->req.task_id = t->id;
+	rdc_free(a->rep);
+	a->rep = NULL;
+	return rdc_exec_task(c, &a->req, &a->rep, a->req.timeout_ms > 0 ? a->req.timeout_ms + timeout_ms : 0, err);
+}
+
+static int cmd_exec(ag_supervisor *s, int argc, char **argv)
+{
+	struct exec_arg a = {.req = DRIVER__EXEC_TASK_REQUEST__INIT};
+	int64_t timeout_ms = 30000;
+	int i = 1, rc = 125;
+	bool ended;
+
+	if (i + 1 < argc && strcmp(argv[i], "--timeout") == 0) {
+		if (parse_ms(argv[i + 1], "--timeout", &timeout_ms) != 0)
+			return EXIT_USAGE;
+		i += 2;
+	}
+	if (i + 1 >= argc) {
+		fputs("usage: rkt-agent exec [--timeout DUR] TASK CMD [ARG...]\n", stderr);
+		return EXIT_USAGE;
+	}
+	ag_task *t = load_named(s->opts, argv[i], &ended);
+	if (t == NULL || ended) {
+		ag_task_free(t);
+		return 125;
+	}
+	a.req.cmd = argv + i + 1;
+	a.req.n_cmd = (size_t)(argc - i - 1);
+	a.req.timeout_ms = timeout_ms;
+	if (ag_call(s, t, "ExecTask", call_exec, &a) == 0) {
+		fwrite(a.rep->output.data, 1, a.rep->output.len, stdout);
+		fflush(stdout);
+		rc = a.rep->exit_code;
+	}
+	rdc_free(a.rep);
+	ag_task_free(t);
+	return rc;
+}
+
+static rdc_status call_stats(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err)
+{
+	Driver__TaskStatsRequest req = DRIVER__TASK_STATS_REQUEST__INIT;
+	Driver__TaskStatsReply *rep = NULL;
+	rdc_status st;
+
+	(void)arg;
+	req.task_id = t->id;
+	if ((st = rdc_task_stats(c, &req, &rep, timeout_ms, err)) == RDC_OK) {
+		printf("%s: %zu processes, rss %llu bytes, cpu %.1f%%\n", t->key, rep->n_processes,
+			(unsigned long long)rep->total_rss_bytes, rep->total_cpu_percent);
+		fflush(stdout);
+	} else if (st == RDC_FAILED_PRECONDITION) {
+		/* it has ended (its end not yet recorded here: recover or stop does) */
+		printf("%s: ended: %s\n", t->key, err->message);
+		fflush(stdout);
+		st = RDC_OK;
+	}
+	rdc_free(rep);
+	return st;
+}
+
+static rdc_status call_signal(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err)
+{
+	Driver__SignalTaskRequest req = DRIVER__SIGNAL_TASK_REQUEST__INIT;
+	Driver__SignalTaskReply *rep = NULL;
+	rdc_status st;
+
+	req.task_id = t->id;
+	req.signal = arg;
+	if ((st = rdc_signal_task(c, &req, &rep, timeout_ms, err)) == RDC_OK) {
+		printf("%s: sent %s\n", t->key, req.signal);
+		fflush(stdout);
+	} else if (st == RDC_FAILED_PRECONDITION) {
+		printf("%s: ended: %s\n", t->key, err->message);
+		fflush(stdout);
+		st = RDC_OK;
+	}
+	rdc_free(rep);
+	return st;
+}
+
+/* stats TASK... and signal SIG TASK...: a task that has ended is said so
+ * and is no failure. */
+static int cmd_each(ag_supervisor *s, int argc, char **argv, int first, const char *what, ag_call_fn fn,
+	void *arg)
+{
+	int rc = 0;
+
+	for (int i = first; i < argc; i++) {
+		bool ended;
+		ag_task *t = load_named(s->opts, argv[i], &ended);
+		if (t == NULL || (!ended && ag_call(s, t, what, fn, arg) != 0))
+			rc = 1;
+		ag_task_free(t);
+	}
+	return rc;
+}
+
 static int cmd_status(const ag_opts *o)
 {
 	char **keys = ag_task_keys(o->state_dir);
@@ -347,6 +480,16 @@ int main(int argc, char **argv)
 			rc = cmd_recover(&s, argc, argv);
 		else if (strcmp(argv[0], "stop") == 0)
 			rc = cmd_stop(&s, argc, argv);
+		else if (strcmp(argv[0], "exec") == 0)
+			rc = cmd_exec(&s, argc, argv);
+		else if (strcmp(argv[0], "stats") == 0 && argc >= 2)
+			rc = cmd_each(&s, argc, argv, 1, "TaskStats", call_stats, NULL);
+		else if (strcmp(argv[0], "signal") == 0 && argc >= 3)
+			rc = cmd_each(&s, argc, argv, 2, "SignalTask", call_signal, argv[1]);
+		else if (strcmp(argv[0], "stats") == 0 || strcmp(argv[0], "signal") == 0) {
+			fprintf(stderr, "usage: rkt-agent stats TASK... | signal SIG TASK...\n");
+			rc = EXIT_USAGE;
+		}
 		else {
 			fprintf(stderr, "rkt-agent: unknown command \"%s\"\n%s", argv[0], usage);
 			rc = EXIT_USAGE;

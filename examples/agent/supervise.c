@@ -243,6 +243,55 @@ void ag_destroy(ag_supervisor *s, ag_task *t)
 		ag_task_mark_destroyed(t);
 }
 
+int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void *arg)
+{
+	char err[512];
+
+	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+		ag_plugin *p = ag_plugin_get(s, err, sizeof(err));
+		rdc_error re;
+		rdc_status st;
+
+		if (p == NULL) {
+			say("rkt-agent: task %s: %s", t->key, err);
+			return -1;
+		}
+		if (t->recovered_gen != ag_plugin_gen(p)) {
+			int rc = t->handle != NULL ? recover_on(s, p, t) : 1;
+			ag_plugin_put(s, p);
+			if (rc == 1) {
+				say("rkt-agent: task %s: %s: the plugin cannot find the task (no usable handle)", t->key,
+					what);
+				return -1;
+			}
+			if (rc == -2)
+				return -1;
+			if (rc == -1)
+				usleep(RETRY_PAUSE_US);
+			continue;
+		}
+		st = fn(ag_plugin_client(p), t, arg, s->opts->call_timeout_ms, &re);
+		if (st == RDC_OK) {
+			ag_plugin_put(s, p);
+			return 0;
+		}
+		if (st == RDC_NOT_FOUND) {
+			t->recovered_gen = 0;
+		} else if (retryable(st)) {
+			say("rkt-agent: task %s: %s: %s; again", t->key, what, re.message);
+			ag_plugin_failed(s, p);
+			usleep(RETRY_PAUSE_US);
+		} else {
+			ag_plugin_put(s, p);
+			say("rkt-agent: task %s: %s: %s", t->key, what, re.message);
+			return -1;
+		}
+		ag_plugin_put(s, p);
+	}
+	say("rkt-agent: task %s: %s: the plugin kept failing", t->key, what);
+	return -1;
+}
+
 /* Long-polls WaitTask until t ends, on whichever plugin is current. */
 static int wait_task(ag_supervisor *s, ag_task *t)
 {

@@ -1342,8 +1342,8 @@ static int count_dir(const char *path)
 static void test_emfile(void **state)
 {
 	plug p, p2;
-	struct taskspec run = {.id = "emfile/run", .script = "sleep 30", .kill_timeout_ms = 1000};
-	struct taskspec ends = {.id = "emfile/ends", .script = "sleep 1.5; exit 11"};
+	struct taskspec run = {.id = "emfile/run", .name = "run", .script = "sleep 30", .kill_timeout_ms = 1000};
+	struct taskspec ends = {.id = "emfile/ends", .name = "ends", .script = "sleep 1.5; exit 11"};
 	struct taskspec refused = {.id = "emfile/refused", .script = "exit 0"};
 	struct taskspec after = {.id = "emfile/after", .script = "exit 12"};
 	Driver__StartTaskRequest sreq = DRIVER__START_TASK_REQUEST__INIT;
@@ -1361,7 +1361,14 @@ static void test_emfile(void **state)
 	msg_free(start(&p, &ends));
 	int ntasks = count_dir(tasks);
 	int npods = count_dir(th_tmpdir("rkt/pods"));
+	int npods_before = npods - 2;
 
+	ir.task_id = (char *)run.id;
+	CALL_OK(&p, "InspectTask", &ir, &in);
+	if (in->state != DRIVER__TASK_STATE__TASK_STATE_RUNNING)
+		fail_msg("before EMFILE the running task is in state %d: exit %d, %s", (int)in->state,
+			in->result ? in->result->exit_code : -99, in->result ? in->result->error : "");
+	msg_free(in);
 	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, NULL, &lim), 0);
 	low.rlim_max = lim.rlim_max;
 	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, &low, NULL), 0);
@@ -1369,7 +1376,9 @@ static void test_emfile(void **state)
 	/* it answers over the open connection */
 	ir.task_id = (char *)run.id;
 	CALL_OK(&p, "InspectTask", &ir, &in);
-	assert_int_equal(in->state, DRIVER__TASK_STATE__TASK_STATE_RUNNING);
+	if (in->state != DRIVER__TASK_STATE__TASK_STATE_RUNNING)
+		fail_msg("under EMFILE the running task is in state %d: exit %d, %s", (int)in->state,
+			in->result ? in->result->exit_code : -99, in->result ? in->result->error : "");
 	msg_free(in);
 	/* a start fails with the cause, and leaves nothing */
 	sreq.task = config_new(&refused);
@@ -1386,7 +1395,8 @@ static void test_emfile(void **state)
 	usleep(2500000);
 	ir.task_id = (char *)ends.id;
 	CALL_OK(&p, "InspectTask", &ir, &in);
-	fprintf(stderr, "# InspectTask of the ended task under EMFILE: state %d\n", (int)in->state);
+	assert_int_equal(in->state, DRIVER__TASK_STATE__TASK_STATE_EXITED);
+	assert_int_equal(in->result->exit_code, 11);
 	msg_free(in);
 
 	assert_int_equal(prlimit(p.pid, RLIMIT_NOFILE, &lim, NULL), 0);
@@ -1416,6 +1426,8 @@ static void test_emfile(void **state)
 	assert_int_equal(destroy(&p, run.id, true, &e), RPC__STATUS__OK);
 	assert_int_equal(destroy(&p, ends.id, false, &e), RPC__STATUS__OK);
 	assert_int_equal(destroy(&p, after.id, false, &e), RPC__STATUS__OK);
+	/* the pod whose rkt rm failed under EMFILE goes with DestroyTask */
+	assert_int_equal(count_dir(th_tmpdir("rkt/pods")), npods_before);
 	plug_end(&p, SIGTERM);
 }
 

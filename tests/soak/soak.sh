@@ -1,31 +1,44 @@
 #!/bin/bash
-# The soak (issue 10, docs/reliability.md): tasks started, stopped and
-# recovered through rkt-agent (examples/agent: librktdriver, `rkt-driver
-# plugin`, rkt-executor, the rkt simulator) while the agent, the plugin and
-# single executors are SIGKILLed at random moments from a seeded source.
-# Then: every task's recorded end matches what it did (its own exit code; a
-# task whose executor was killed while it ran is "lost", never exit 0; a
-# stopped one 143), and nothing is left: no process, socket file or task dir
-# of the run, and no executor's RSS grew.
+# The soak (issue 10, docs/reliability.md): rounds of tasks started through
+# rkt-agent (examples/agent: librktdriver, `rkt-driver plugin`, rkt-executor,
+# the rkt simulator), then a seeded random sequence of operations while they
+# run: exec into one, stats of all, SIGUSR1 to one, stop one, and SIGKILL of
+# the agent, of the plugin (under an agent, which respawns it) or of one
+# executor at a random moment; then a fresh `rkt-agent recover` takes every
+# task back and waits. At the end:
+#  - every task's recorded end (tasks/<key>/exit.json) is its own exit code,
+#    or 143/137 for a stopped one, or "lost" (never exit 0) only for a task
+#    whose executor was SIGKILLed while it ran;
+#  - every exec that answered printed what it was told; every task that was
+#    sent SIGUSR1 logged that its trap ran;
+#  - nothing is left: no process whose command line names the run's root,
+#    no socket file, no driver task dir, no pod; no executor's RSS grew by
+#    more than 1 MiB.
 #
-#   soak.sh BUILD_DIR [--tasks N] [--rounds N] [--seed S]
+#   soak.sh BUILD_DIR [--tasks N] [--rounds N] [--ops N] [--seed S]
 #
-# SOAK_SEED, SOAK_TASKS, SOAK_ROUNDS do the same. The seed is printed first:
-# `soak.sh BUILD_DIR --seed S` replays the kills' choices (the processes'
-# own timing still varies). Runs as any user; the simulator needs no root.
+# SOAK_TASKS, SOAK_ROUNDS, SOAK_OPS, SOAK_SEED do the same. The seed is printed
+# first with the command that replays it (the choices, not the processes' own
+# timing). One line per round says what it did and how long each step took.
+# Operations run one agent at a time: rkt-agent is one process per state dir
+# (a second one waits for the first one's plugin to leave), so the agent that
+# waits for the tasks is the last step of a round, and the kills hit agents
+# started for the purpose.
 set -u
 build=$1
 shift
-tasks=${SOAK_TASKS:-6} rounds=${SOAK_ROUNDS:-4} seed=${SOAK_SEED:-$(( $(date +%s) % 100000 ))}
+tasks=${SOAK_TASKS:-6} rounds=${SOAK_ROUNDS:-4} ops=${SOAK_OPS:-4} seed=${SOAK_SEED:-$(( $(date +%s) % 100000 ))}
 while [ $# -gt 0 ]; do
 	case $1 in
 	--tasks) tasks=$2; shift 2 ;;
 	--rounds) rounds=$2; shift 2 ;;
+	--ops) ops=$2; shift 2 ;;
 	--seed) seed=$2; shift 2 ;;
 	*) echo "soak: unknown argument $1" >&2; exit 2 ;;
 	esac
 done
-echo "soak: seed $seed, $tasks tasks, $rounds rounds (replay: $0 $build --tasks $tasks --rounds $rounds --seed $seed)"
+echo "soak: seed $seed, $tasks tasks, $rounds rounds, $ops operations a round" \
+	"(replay: $0 $build --tasks $tasks --rounds $rounds --ops $ops --seed $seed)"
 RANDOM=$seed
 
 agent=$build/driver/client/rkt-agent
@@ -39,16 +52,20 @@ done
 root=$(mktemp -d "${TMPDIR:-/tmp}/rktd-soak-XXXXXX")
 state=$root/agent
 export RKT_SIM_DIR=$root/rkt
+# pods report a network at once (as a non-fly stage1 does): without it every
+# start looks for one for the whole --network-timeout
+export RKT_SIM_NETWORK=10.88.0.5
 mkdir -p "$state" "$RKT_SIM_DIR"
 started=$(date +%s)
 fail=0
-declare -A expect
+declare -A expect killed signalled rss0
 
 agent_run() {
 	"$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
 		--driver-arg "$executor" --driver-arg --network-timeout --driver-arg 1s --wait-poll 1s \
 		--call-timeout 10s --start-timeout 60s --takeover-wait 20s "$@"
 }
+log_run() { agent_run "$@" >>"$root/agent.out" 2>&1; }
 
 # Our processes: those whose command line names this run's root.
 ours() {
@@ -63,41 +80,103 @@ executors() {
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 plugin_pid() { tr -d '\n' <"$state/plugin.json" 2>/dev/null | sed -n 's/.*"Pid":[[:space:]]*\([0-9]*\).*/\1/p'; }
+key_of() { basename "$(ls -d "$state"/tasks/*-"$1" 2>/dev/null | head -1)"; }
+ms() { date +%s%3N; }
 
-# A task: sleeps a while (its round's), then exits with its own code.
-write_task() { # name code seconds
+# A task: runs a while (half-second ticks), logs a SIGUSR1 from its trap,
+# then exits with its own code.
+write_task() { # name code ticks
 	cat >"$root/$1.json" <<EOT
 {"name": "$1", "kill_timeout": "2s",
- "config": {"image": "$aci", "command": "/bin/sh", "args": ["-c", "sleep $3; exit $2"]}}
+ "config": {"image": "$aci", "command": "/bin/sh", "args": ["-c",
+  "trap 'echo got-usr1' USR1; i=0; while [ \$i -lt $3 ]; do sleep 0.5; i=\$((i+1)); done; exit $2"]}}
 EOT
 }
 
-declare -A rss0
+# bg_agent_killed WHAT: an agent that waits for the tasks (recover), and a
+# SIGKILL at a random moment: of the agent, or of its plugin (the agent
+# respawns one and recovers the tasks there) and then of the agent.
+# (exec: $! must be the agent's pid, not a subshell's around it; the soak's
+# first version killed that subshell, and the agent went on beside the next)
+bg_agent_killed() {
+	(exec "$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
+		--driver-arg "$executor" --driver-arg --network-timeout --driver-arg 1s --wait-poll 1s \
+		--call-timeout 10s --start-timeout 60s --takeover-wait 20s recover >>"$root/agent.out" 2>&1) &
+	local apid=$! p
+	sleep 0.$(( RANDOM % 9 + 1 ))
+	if [ "$1" = plugin ]; then
+		p=$(plugin_pid)
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
+		sleep 0.$(( RANDOM % 9 + 1 ))
+	fi
+	[ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ] ||
+		echo "soak: pid $apid is not the agent" >&2
+	kill -9 "$apid" 2>/dev/null
+	wait "$apid" 2>/dev/null
+	echo "${p:-$apid}"
+}
+
 for r in $(seq 1 "$rounds"); do
-	files=()
+	files=() names=() did=""
+	t0=$(ms)
 	for i in $(seq 1 "$tasks"); do
-		name=r${r}t$i code=$(( RANDOM % 100 + 1 )) secs=$(( RANDOM % 3 + 2 ))
-		write_task "$name" "$code" "$secs"
+		# each start takes about a second (two ticks): every task ends 2-4 s
+		# after the round's last start and operations (about a second each)
+		name=r${r}t$i code=$(( RANDOM % 100 + 1 )) ticks=$(( RANDOM % 5 + 4 + 2 * (tasks - i) + 2 * ops ))
+		write_task "$name" "$code" "$ticks"
 		expect[$name]=$code
 		files+=("$root/$name.json")
+		names+=("$name")
 	done
-	agent_run run --detach "${files[@]}" >>"$root/agent.out" 2>&1 || echo "soak: round $r: run --detach failed (see $root/agent.out)"
-	# the agent that waits: recover, in the background
-	agent_run recover >>"$root/agent.out" 2>&1 &
-	apid=$!
-	sleep 0.$(( RANDOM % 9 + 1 ))
+	log_run run --detach "${files[@]}" || echo "soak: round $r: run --detach failed (see $root/agent.out)"
+	t_run=$(( $(ms) - t0 ))
+	keys=()
+	for n in "${names[@]}"; do keys+=("$(key_of "$n")"); done
 	for e in $(executors); do [ -z "${rss0[$e]:-}" ] && rss0[$e]=$(rss_kb "$e"); done
-	case $(( RANDOM % 4 )) in
-	0) echo "soak: round $r: SIGKILL the agent ($apid)"; kill -9 "$apid" 2>/dev/null ;;
-	1) p=$(plugin_pid); echo "soak: round $r: SIGKILL the plugin (${p:-none})"; [ -n "$p" ] && kill -9 "$p" 2>/dev/null ;;
-	2) ex=($(executors)); if [ ${#ex[@]} -gt 0 ]; then v=${ex[$(( RANDOM % ${#ex[@]} ))]}
-		echo "soak: round $r: SIGKILL executor $v"; kill -9 "$v"; fi ;;
-	3) victim=r${r}t$(( RANDOM % tasks + 1 )); echo "soak: round $r: stop $victim"
-		agent_run stop --timeout 2s "$victim" >>"$root/agent.out" 2>&1; expect[$victim]=stopped ;;
-	esac
-	wait "$apid" 2>/dev/null
+	t0=$(ms)
+	for o in $(seq 1 "$ops"); do
+		victim=${names[$(( RANDOM % tasks ))]}
+		key=$(key_of "$victim")
+		case $(( RANDOM % 7 )) in
+		0) out=$(agent_run exec "$key" /bin/echo "soak-exec-$r-$o" 2>>"$root/agent.out"); rc=$?
+			if [ $rc -eq 0 ] && [ "$out" != "soak-exec-$r-$o" ]; then
+				echo "soak: round $r: exec into $victim printed \"$out\""; fail=1
+			fi
+			did="$did exec:$victim=$rc" ;;
+		1) log_run stats "${keys[@]}" || { echo "soak: round $r: stats failed (see $root/agent.out)"; fail=1; }
+			did="$did stats" ;;
+		2) if agent_run signal SIGUSR1 "$key" 2>>"$root/agent.out" | grep -q "sent SIGUSR1"; then
+				signalled[$victim]=1
+			fi
+			did="$did usr1:$victim" ;;
+		3) log_run stop --timeout 2s "$key"; expect[$victim]="stopped:${expect[$victim]}"
+			did="$did stop:$victim" ;;
+		4) bg_agent_killed agent >/dev/null; did="$did kill-agent" ;;
+		5) p=$(bg_agent_killed plugin); did="$did kill-plugin:$p" ;;
+		6) ex=($(executors))
+			if [ ${#ex[@]} -gt 0 ]; then
+				v=${ex[$(( RANDOM % ${#ex[@]} ))]}
+				cmd=$(tr '\0' ' ' <"/proc/$v/cmdline" 2>/dev/null)
+				# its task dir begins with the alloc id, whose first 8 characters
+				# begin the agent's key (the task name may be cut short there)
+				a8=$(basename "$(sed -n 's/.*--task-dir \([^ ]*\).*/\1/p' <<<"$cmd")" | cut -c1-8)
+				k=$(ls "$state/tasks" 2>/dev/null | grep "^$a8-" | head -1)
+				who=${k#"$a8"-}
+				[ -z "$who" ] && echo "soak: round $r: which task executor $v ran is unknown: \"$cmd\""
+				kill -9 "$v" 2>/dev/null
+				[ -n "$who" ] && killed[$who]=1
+				did="$did kill-executor:$who"
+			else
+				did="$did kill-executor:none"
+			fi ;;
+		esac
+	done
+	t_ops=$(( $(ms) - t0 ))
+	t0=$(ms)
 	# whatever died: the next agent takes every task back and waits
-	agent_run recover >>"$root/agent.out" 2>&1
+	log_run recover || echo "soak: round $r: recover failed (see $root/agent.out)"
+	t_rec=$(( $(ms) - t0 ))
+	echo "soak: round $r:$did; run --detach ${t_run} ms, operations ${t_ops} ms, recover ${t_rec} ms"
 	for e in $(executors); do
 		[ -n "${rss0[$e]:-}" ] && [ "$(rss_kb "$e")" -gt $(( rss0[$e] + 1024 )) ] &&
 			{ echo "soak: executor $e grew from ${rss0[$e]} to $(rss_kb "$e") KiB"; fail=1; }
@@ -106,18 +185,22 @@ done
 
 # ---- the checks
 agent_run status >"$root/status.out" 2>&1
-exact=0 lost=0 stopped=0
+exact=0 lost=0 stopped=0 usr1=0
 for name in "${!expect[@]}"; do
-	rec=$(ls "$state"/tasks/*"$name"/exit.json 2>/dev/null | head -1)
+	rec=$(ls "$state"/tasks/*-"$name"/exit.json 2>/dev/null | head -1)
 	if [ -z "$rec" ]; then echo "soak: $name: no recorded end"; fail=1; continue; fi
 	how=$(tr -d '\n' <"$rec" | sed -n 's/.*"how":[[:space:]]*"\([^"]*\)".*/\1/p')
 	code=$(tr -d '\n' <"$rec" | sed -n 's/.*"exit_code":[[:space:]]*\([0-9-]*\).*/\1/p')
-	want=${expect[$name]}
-	if [ "$how" = exited ] && [ "$code" = "$want" ]; then exact=$((exact + 1))
-	elif [ "$want" = stopped ] && [ "$how" = exited ] && { [ "$code" = 143 ] || [ "$code" = 137 ]; }; then stopped=$((stopped + 1))
-	elif [ "$want" = stopped ] && [ "$how" = exited ]; then exact=$((exact + 1)) # ended before the stop
-	elif [ "$how" = lost ] && [ "$code" != 0 ]; then lost=$((lost + 1))
-	else echo "soak: $name: recorded $how code $code, expected $want ($(tr -d '\n' <"$rec"))"; fail=1; fi
+	want=${expect[$name]} own=${want#stopped:}
+	if [ "$how" = exited ] && [ "$code" = "$own" ]; then exact=$((exact + 1)) # (a stop after its end)
+	elif [ "$want" != "$own" ] && [ "$how" = exited ] && { [ "$code" = 143 ] || [ "$code" = 137 ]; }; then
+		stopped=$((stopped + 1))
+	elif [ "$how" = lost ] && [ -n "${killed[$name]:-}" ] && [ "$code" != 0 ]; then lost=$((lost + 1))
+	else echo "soak: $name: recorded $how code $code, expected $want${killed[$name]:+ or lost} ($(tr -d '\n' <"$rec"))"; fail=1; fi
+	if [ -n "${signalled[$name]:-}" ] && [ "$how" = exited ]; then
+		if grep -qs got-usr1 "$state"/allocs/*/alloc/logs/"$name".stdout.*; then usr1=$((usr1 + 1))
+		else echo "soak: $name: sent SIGUSR1, but its log has no got-usr1"; fail=1; fi
+	fi
 done
 sleep 1
 left=$(ours | grep -v "^$$\$" | tr '\n' ' ')
@@ -128,10 +211,11 @@ socks=$(find "$root" -type s 2>/dev/null | tr '\n' ' ')
 [ -n "$socks" ] && { echo "soak: socket files left: $socks"; fail=1; }
 dirs=$(ls "$state/driver/tasks" 2>/dev/null | tr '\n' ' ')
 [ -n "$dirs" ] && { echo "soak: driver task dirs left: $dirs"; fail=1; }
-pods=$(ls "$RKT_SIM_DIR"/pods/run 2>/dev/null | tr '\n' ' ')
-[ -n "$pods" ] && { echo "soak: running pods left: $pods"; fail=1; }
+pods=$(ls "$RKT_SIM_DIR"/pods 2>/dev/null | tr '\n' ' ')
+[ -n "$pods" ] && { echo "soak: pods left: $pods"; fail=1; }
 total=${#expect[@]}
-echo "soak: seed $seed: $total tasks in $(( $(date +%s) - started )) s: $exact exact exit codes, $stopped stopped, $lost lost (executor killed), $(( total - exact - stopped - lost )) wrong"
+echo "soak: seed $seed: $total tasks in $(( $(date +%s) - started )) s: $exact exact exit codes, $stopped stopped," \
+	"$lost lost (executor killed), $(( total - exact - stopped - lost )) wrong; $usr1 SIGUSR1 traps logged"
 if [ $fail -eq 0 ]; then
 	rm -rf "$root"
 	echo "1 passed, 0 failed"
