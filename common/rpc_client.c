@@ -13,6 +13,9 @@
 
 #include "now.h"
 
+#define RPC_RECONNECT_MIN_MS 100
+#define RPC_RECONNECT_MAX_MS 2000
+
 struct rpc_slot {
 	nng_ctx ctx;
 	nng_aio *aio;
@@ -73,6 +76,11 @@ static int client_new(rpc_client **out, const char *token, rpc_error *err)
 	/* No resends: a lost reply must not run a mutating call twice. */
 	nng_socket_set_ms(c->sock, NNG_OPT_REQ_RESENDTIME, NNG_DURATION_INFINITE);
 	nng_socket_set_size(c->sock, NNG_OPT_RECVMAXSZ, RPC_RECV_MAX_DEFAULT);
+	/* nng redials a lost peer every 100 ms for as long as the socket lives;
+	 * a peer that is gone for good (an exited executor) would be dialled
+	 * ten times a second: back off to one attempt every 2 s */
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMINT, RPC_RECONNECT_MIN_MS);
+	nng_socket_set_ms(c->sock, NNG_OPT_RECONNMAXT, RPC_RECONNECT_MAX_MS);
 	*out = c;
 	return 0;
 fail:

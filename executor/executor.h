@@ -118,6 +118,7 @@ typedef struct executor {
 	/* shutdown */
 	int64_t kill_at_ms;        /* monotonic time to SIGKILL the tree; 0: none */
 	bool exit_requested;       /* Exit: leave now; no new work is taken */
+	bool idle_leaving;         /* its idle or launch timeout ended it: no new work is taken */
 	/* waits */
 	struct ex_wait *waits;
 	size_t nwaits, capwaits;

@@ -219,6 +219,11 @@ static bool run_timers(executor *ex)
 	if (retry)
 		ex->record_retry_at_ms = now + RECORD_RETRY_MS;
 	idle_at = idle_deadline(ex);
+	/* decided under mu: a Launch that comes now is refused, not started
+	 * by an executor on its way out */
+	bool leave = idle_at != 0 && now >= idle_at;
+	if (leave)
+		ex->idle_leaving = true;
 	pthread_mutex_unlock(&ex->mu);
 	if (ex->listener_check_ms > 0 && now >= ex->listener_checked_ms + ex->listener_check_ms) {
 		rpc_server_check_listener(ex->srv, 2000);
@@ -237,7 +242,7 @@ static bool run_timers(executor *ex)
 		logrot_retry(ex->out_log);
 		logrot_retry(ex->err_log);
 	}
-	return idle_at != 0 && now >= idle_at;
+	return leave;
 }
 
 /* Each dead child is looked at first (WNOWAIT keeps it a zombie, its pid

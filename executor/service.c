@@ -41,6 +41,13 @@ static void h_launch(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 		pthread_mutex_unlock(&ex->mu);
 		return;
 	}
+	if (ex->idle_leaving) {
+		rpc_reply_error(call, RPC__STATUS__UNAVAILABLE, "this executor is leaving: no task was launched "
+			"within its launch timeout (%lld ms); start a new one for this task",
+			(long long)(ex->launch_timeout_ms > 0 ? ex->launch_timeout_ms : ex->idle_timeout_ms));
+		pthread_mutex_unlock(&ex->mu);
+		return;
+	}
 	if (ex->state != EX_IDLE) {
 		/* the same request again (a retry after a lost reply) gets the same answer */
 		if (rpc_call_request_id(call) == ex->launch_request_id)

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
+#include "jsonutil.h"
 #include "log.h"
 #include "now.h"
 
@@ -139,7 +140,7 @@ static char *event_line(const pl_event *e)
 	if (o == NULL)
 		return NULL;
 	snprintf(ns, sizeof(ns), "%lld", (long long)e->unix_ns);
-	cJSON_AddNumberToObject(o, "Seq", (double)e->seq);
+	json_add_int64(o, "Seq", (int64_t)e->seq); /* an integer, never 1.7e+15 */
 	cJSON_AddStringToObject(o, "TimeUnixNs", ns);
 	cJSON_AddStringToObject(o, "Message", e->message);
 	cJSON_AddBoolToObject(o, "Failure", e->failure);

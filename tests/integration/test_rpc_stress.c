@@ -234,7 +234,8 @@ static void *answering_thread(void *arg)
 	return NULL;
 }
 
-static rpc_handler srv_handlers[9];
+/* one per Executor method (ReadLog made them 10): room for more */
+static rpc_handler srv_handlers[32];
 
 static rpc_server *start_server(const char *url, struct owner *o, unsigned deferred_max)
 {
@@ -247,6 +248,7 @@ static rpc_server *start_server(const char *url, struct owner *o, unsigned defer
 	};
 	rpc_server *s = NULL;
 
+	assert_true(executor__executor__descriptor.n_methods <= sizeof(srv_handlers) / sizeof(srv_handlers[0]));
 	for (unsigned i = 0; i < executor__executor__descriptor.n_methods; i++) {
 		const char *name = executor__executor__descriptor.methods[i].name;
 		srv_handlers[i] = strcmp(name, "Wait") == 0 ? srv_wait :

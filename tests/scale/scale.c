@@ -74,6 +74,7 @@ static unsigned g_gen;
 static bool g_recovered;          /* every task recovered on g_gen */
 static int g_waits_parked_old;    /* waiters with a WaitTask in flight on generation 1 */
 static int g_waits_reissued;      /* waiters that made their WaitTask again on generation 2 */
+static int g_waits_ended_old;     /* waiters whose WaitTask ended on generation 1 (a lost task) */
 
 __attribute__((format(printf, 1, 2)))
 static void fail(const char *fmt, ...)
@@ -319,6 +320,12 @@ static void *waiter(void *arg)
 		if (st == RDC_OK && rep->exited) {
 			t->waited = true;
 			t->waited_gen = gen;
+			if (gen < 2) { /* it will not make its WaitTask again: main must not wait for it */
+				pthread_mutex_lock(&g_mu);
+				g_waits_ended_old++;
+				pthread_cond_broadcast(&g_cond);
+				pthread_mutex_unlock(&g_mu);
+			}
 			if (rep->result != NULL) {
 				t->wait_code = rep->result->exit_code;
 				t->wait_signal = rep->result->signal;
@@ -636,7 +643,7 @@ int main(int argc, char **argv)
 	pthread_mutex_lock(&g_mu);
 	g_recovered = true;
 	pthread_cond_broadcast(&g_cond);
-	while (g_waits_reissued < started)
+	while (g_waits_reissued + g_waits_ended_old < started)
 		pthread_cond_wait(&g_cond, &g_mu);
 	pthread_mutex_unlock(&g_mu);
 	double t_rewait = secs_since(t0);

@@ -115,9 +115,10 @@ drive_running() { # LABEL CLI ID PROTOCOL-OF-ITS-EXECUTOR
 	check_has "$label stats lists the task's shell" "$OUT" " sh "
 }
 
-# after_exit_seen ID PROTOCOL: the new driver gave an executor of protocol
-# 2 or later the pod's `rkt rm` as after_exit, which its log shows it ran;
-# to one of protocol 1 it sent none (and removed the pod itself)
+# after_exit_seen ID PROTOCOL: the new driver's foreground `run` gave an
+# executor of protocol 2 or later the pod's `rkt rm` as after_exit, which its
+# log shows it ran; to one of protocol 1 it sent none (and removed the pod
+# itself). A detached start sends none (its pod stays for whoever waits).
 after_exit_seen() {
 	local log
 	log=$(cat "$(task_dir "$1")/executor.log" 2>/dev/null)
@@ -153,7 +154,6 @@ cli_cells() {
 	check_eq "$tl CLI wait: the task's exit code" "$RC" 7
 	check_eq "$tl CLI wait prints it" "$OUT" "exit code 7"
 	check_ended "$tl CLI wait" "$pod" "$exe"
-	after_exit_seen "$id" "$proto"
 	run_cap $from status "$id"
 	check_match "$fl CLI status afterwards: exited (7)" "$OUT" "state: +exited \\(7\\)"
 
@@ -193,7 +193,20 @@ release "$id"
 run_cap rd wait "$id"
 check_eq "new CLI wait: exit code 7" "$RC" 7
 check_ended "new CLI wait" "$pod" "$exe"
-after_exit_seen "$id" "$OLD_PROTO"
+
+# protocol 2's after_exit, as the new driver's foreground run sends it: to the
+# new executor (it runs the pod's rkt rm) and not to the old one
+cell "new CLI run in the foreground: after_exit to a new executor, none to an old one"
+for which in new old; do
+	if [ "$which" = new ]; then opts=() proto=$NEW_PROTO; else opts=(--executor "$OLD_EXEC") proto=$OLD_PROTO; fi
+	run_cap rd "${opts[@]}" run "$(task_file "fg-$which" 'echo fg; exit 7')"
+	check_eq "foreground run, $which executor: the task's exit code" "$RC" 7
+	id=$(sed -n 's/.*task \([^ ]*\) started.*/\1/p' <<<"$ERR" | head -1)
+	check "foreground run, $which executor: it named the task" test -n "$id"
+	after_exit_seen "$id" "$proto"
+	uuid=$(sed -n 's/.*started (pod \([0-9a-f-]*\)).*/\1/p' <<<"$ERR" | head -1)
+	check "foreground run, $which executor: its pod is removed" wait_until 10 pod_gone "$uuid"
+done
 
 cell "old CLI launches a new executor (--executor)"
 id=$(rd_old --executor "$NEW_EXEC" run --detach "$(gated_task old-drv-new-exe)")
