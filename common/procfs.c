@@ -1,6 +1,7 @@
 #include "procfs.h"
 
 #include "fsutil.h"
+#include "now.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -168,6 +169,21 @@ bool proc_matches(pid_t pid, unsigned long long start_time)
 	if (pid <= 0 || start_time == 0)
 		return false;
 	return proc_start_time(pid, &now) == 0 && now == start_time;
+}
+
+bool proc_await_exit(pid_t pid, unsigned long long start_time, long long timeout_ms)
+{
+	int64_t deadline = now_mono_ms() + timeout_ms;
+	struct proc_stat ps;
+
+	while (proc_matches(pid, start_time)) {
+		if (proc_stat_read(pid, &ps) == 0 && ps.state == 'Z')
+			return true;
+		if (now_mono_ms() >= deadline)
+			return false;
+		usleep(10000);
+	}
+	return true;
 }
 
 int proc_signal_if_matches(pid_t pid, unsigned long long start_time, int sig)

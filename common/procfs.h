@@ -37,6 +37,12 @@ int proc_start_time(pid_t pid, unsigned long long *out);
  * still matches: its pid cannot be reused until it is reaped. */
 bool proc_matches(pid_t pid, unsigned long long start_time);
 
+/* Waits up to timeout_ms for the process recorded as (pid, start_time) to
+ * end: true once it is gone, its pid taken by another, or a zombie (it only
+ * waits for its parent); false when it still runs at the deadline. Polls
+ * every 10 ms. */
+bool proc_await_exit(pid_t pid, unsigned long long start_time, long long timeout_ms);
+
 /* Sends sig to pid only if it still matches start_time. Returns 0 when
  * signalled, -ESRCH when the pid no longer matches (nothing was signalled),
  * another -errno when the signal could not be sent (e.g. -EPERM).

@@ -896,22 +896,6 @@ out:
 	return rc;
 }
 
-/* Waits until pid (started at st) has ended or is a zombie, up to ms. */
-static bool await_gone(pid_t pid, unsigned long long st, int64_t ms)
-{
-	int64_t deadline = now_mono_ms() + ms;
-	struct proc_stat ps;
-
-	while (proc_matches(pid, st)) {
-		if (proc_stat_read(pid, &ps) == 0 && ps.state == 'Z')
-			return true;
-		if (now_mono_ms() >= deadline)
-			return false;
-		usleep(20000);
-	}
-	return true;
-}
-
 /* The rkt prepare of a cut start, if it still runs: waited for as long as
  * prepare_pod would have, then killed. */
 static void clear_prepare(const rd_opts *o, const char *task_dir)
@@ -925,11 +909,11 @@ static void clear_prepare(const rd_opts *o, const char *task_dir)
 	if (fs_read_small(path, line, sizeof(line), &len) != 0 || sscanf(line, "%d %llu", &pid, &st) != 2)
 		return;
 	log_info("waiting for the rkt prepare (pid %d) of the start cut short in %s", pid, task_dir);
-	if (!await_gone(pid, st, rkt_timeout_ms(o))) {
+	if (!proc_await_exit(pid, st, rkt_timeout_ms(o))) {
 		log_warn("rkt prepare (pid %d) of %s still runs after %lld ms: killing it", pid, task_dir,
 			(long long)rkt_timeout_ms(o));
 		proc_signal_if_matches(pid, st, SIGKILL);
-		await_gone(pid, st, 5000);
+		proc_await_exit(pid, st, 5000);
 	}
 }
 
@@ -956,7 +940,7 @@ static int clear_executor(const rd_opts *o, const char *task_dir, char **err)
 	}
 	log_info("ending the executor (pid %d) of the start cut short in %s", (int)pid, task_dir);
 	proc_signal_if_matches(pid, st, SIGTERM);
-	if (!await_gone(pid, st, DEFAULT_MAX_KILL_TIMEOUT_NS / 1000000 + 5000)) {
+	if (!proc_await_exit(pid, st, DEFAULT_MAX_KILL_TIMEOUT_NS / 1000000 + 5000)) {
 		rd_errf(err, "the executor (pid %d) of %s did not end after SIGTERM", (int)pid, task_dir);
 		return -1;
 	}

@@ -5,7 +5,6 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #define EXIT_CALL_TIMEOUT_MS 5000
 #define GONE_WAIT_MS 1000
@@ -89,7 +88,6 @@ void rd_spawn_discard(rd_spawn *s)
 	ec_close(s->ec);
 	s->ec = NULL;
 	/* gone before the caller removes the dir it works in */
-	for (int waited = 0; waited < GONE_WAIT_MS && proc_matches(s->rec.pid, s->rec.pid_start_time); waited += 10)
-		usleep(10000);
+	proc_await_exit(s->rec.pid, s->rec.pid_start_time, GONE_WAIT_MS);
 	ra_config_free(&s->rec);
 }
