@@ -66,18 +66,30 @@ static void usage(FILE *f)
 /* The launch timeout comes through the environment rather than a flag, so
  * that a spawner may set it for any executor: an older one, which knows no
  * such setting, ignores it instead of refusing to start. */
+/* A number of ms (decimal, >= 0) in s; name says where it came from when
+ * it is not one. 0, or -1 after one sentence on stderr. */
+static int parse_ms(const char *s, const char *name, long long *out)
+{
+	char *end;
+	long long v = strtoll(s, &end, 10);
+
+	if (*end != '\0' || end == s || v < 0) {
+		fprintf(stderr, "rkt-executor: %s takes a number of ms, not \"%s\"\n", name, s);
+		return -1;
+	}
+	*out = v;
+	return 0;
+}
+
 static int read_launch_timeout(executor *ex)
 {
 	const char *v = getenv(HS_EXECUTOR_LAUNCH_TIMEOUT_KEY);
-	char *end;
+	long long ms;
 
 	if (v == NULL)
 		return 0;
-	long long ms = strtoll(v, &end, 10);
-	if (*end != '\0' || end == v || ms < 0) {
-		fprintf(stderr, "rkt-executor: %s takes a number of ms, not \"%s\"\n", HS_EXECUTOR_LAUNCH_TIMEOUT_KEY, v);
+	if (parse_ms(v, HS_EXECUTOR_LAUNCH_TIMEOUT_KEY, &ms) != 0)
 		return -1;
-	}
 	ex->launch_timeout_ms = ex_clamp_ms(ms);
 	unsetenv(HS_EXECUTOR_LAUNCH_TIMEOUT_KEY);
 	return 0;
@@ -478,13 +490,9 @@ int main(int argc, char **argv)
 			break;
 		case 'i':
 		case 'l': {
-			char *end;
-			long long v = strtoll(optarg, &end, 10);
-			if (*end != '\0' || v < 0 || end == optarg) {
-				fprintf(stderr, "rkt-executor: --%s takes a number of ms, not \"%s\"\n",
-					c == 'i' ? "idle-timeout-ms" : "listener-check-ms", optarg);
+			long long v;
+			if (parse_ms(optarg, c == 'i' ? "--idle-timeout-ms" : "--listener-check-ms", &v) != 0)
 				return 2;
-			}
 			*(c == 'i' ? &ex.idle_timeout_ms : &ex.listener_check_ms) = v;
 			break;
 		}
