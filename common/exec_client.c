@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 struct ec_client {
 	rpc_client *rpc;
 	Executor__VersionReply *version;
+	atomic_uint refs;  /* ec_ref's; the connection closes with the last */
 };
 
 extern char **environ;
@@ -126,9 +128,15 @@ const Executor__VersionReply *ec_version_info(const ec_client *c)
 	return c->version;
 }
 
+ec_client *ec_ref(ec_client *c)
+{
+	atomic_fetch_add(&c->refs, 1);
+	return c;
+}
+
 void ec_close(ec_client *c)
 {
-	if (c == NULL)
+	if (c == NULL || atomic_fetch_sub(&c->refs, 1) > 1)
 		return;
 	rpc_client_close(c->rpc);
 	ec_free(c->version);
@@ -202,6 +210,7 @@ static int check_version(rpc_client *rpc, const char *url, int pid, unsigned lon
 		return -1;
 	}
 	c->rpc = rpc;
+	atomic_init(&c->refs, 1);
 	/* A reset connection is retried until the deadline: the executor may be
 	 * reopening its listener (see rpc_server_check_listener). */
 	int64_t deadline = now_mono_ms() + CONNECT_TIMEOUT_MS;

@@ -28,7 +28,11 @@ typedef struct ec_spawn_opts {
  * ra_config_free) is what ec_reattach needs later. */
 int ec_spawn(const ec_spawn_opts *opts, ec_client **out, ra_config *record, char *err, size_t errlen);
 int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errlen);
+/* Closes c, or drops one of ec_ref's references to it: a client may be
+ * shared by threads (each call has its own nng context), and its connection
+ * closes with the last reference. */
 void ec_close(ec_client *c);
+ec_client *ec_ref(ec_client *c);
 
 /* The executor's Version reply as checked at connect time. */
 const Executor__VersionReply *ec_version_info(const ec_client *c);

@@ -1092,6 +1092,36 @@ int rd_open(const rd_opts *o, const char *handle, rd_handle **out, char **err)
 	return 0;
 }
 
+int rd_handle_dup(const rd_handle *h, rd_handle **out, char **err)
+{
+	rd_handle *d = calloc(1, sizeof(*d));
+	char *s = rd_handle_id(h), perr[512];
+
+	*out = NULL;
+	if (d == NULL || s == NULL) {
+		free(d);
+		free(s);
+		return rd_errf(err, "out of memory"), -1;
+	}
+	d->opts = h->opts;
+	if (ra_handle_from_string(s, &d->rec, perr, sizeof(perr)) != 0) {
+		/* rd_handle_id printed what rd_open parsed: not seen */
+		rd_errf(err, "cannot copy the task handle: %s", perr);
+		free(s);
+		free(d);
+		return -1;
+	}
+	free(s);
+	d->ec = h->ec != NULL ? ec_ref(h->ec) : NULL;
+	d->state = h->state;
+	d->reach_error = h->reach_error ? strdup(h->reach_error) : NULL;
+	d->have_result = h->have_result;
+	d->result = h->result;
+	d->result.error = h->result.error ? strdup(h->result.error) : NULL;
+	*out = d;
+	return 0;
+}
+
 /* ---- without an executor to ask: the pod through rkt alone ---------- */
 
 /* What the executor is, for a sentence: "the executor (pid 12) of pod U is

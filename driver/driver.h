@@ -133,6 +133,11 @@ int rd_task_assign_ports(rd_task *t);
  * rd_kill. -1 only for a handle that does not parse (naming the field). */
 int rd_open(const rd_opts *o, const char *handle, rd_handle **out, char **err);
 void rd_handle_free(rd_handle *h);
+/* A second handle on h's task, for another thread: it shares h's connection
+ * to the executor (one dial and one Version for both; a call on one does not
+ * wait for a call on the other) and starts with what h knows. 0, or -1 with
+ * *err (out of memory). */
+int rd_handle_dup(const rd_handle *h, rd_handle **out, char **err);
 void rd_network_info_free(rd_network_info *n);
 
 /* The handle string: Rkt:{…} (malloc'd). */

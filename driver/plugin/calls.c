@@ -25,13 +25,43 @@ static void pending_free(plugin *pl, pl_pending *p)
 	free(p);
 }
 
+static pl_pending **list_of(plugin *pl, pl_pending *p)
+{
+	if (p->task != NULL)
+		return &p->task->parked;
+	return p->kind == PP_JOB ? &pl->parked_jobs : &pl->parked;
+}
+
+static void list_link(pl_pending **list, pl_pending *p)
+{
+	p->list = list;
+	p->lprev = NULL;
+	p->lnext = *list;
+	if (*list != NULL)
+		(*list)->lprev = p;
+	*list = p;
+}
+
+static void list_unlink(pl_pending *p)
+{
+	if (p->lprev != NULL)
+		p->lprev->lnext = p->lnext;
+	else
+		*p->list = p->lnext;
+	if (p->lnext != NULL)
+		p->lnext->lprev = p->lprev;
+	p->lprev = p->lnext = NULL;
+}
+
 static void unlink_pending(plugin *pl, pl_pending *p)
 {
-	for (pl_pending **pp = &pl->pending; *pp != NULL; pp = &(*pp)->next)
-		if (*pp == p) {
-			*pp = p->next;
-			return;
-		}
+	if (p->prev != NULL)
+		p->prev->next = p->next;
+	else
+		pl->pending = p->next;
+	if (p->next != NULL)
+		p->next->prev = p->prev;
+	list_unlink(p);
 }
 
 /* The caller hung up, or the server is closing: forget the call. Runs on an
@@ -77,9 +107,16 @@ pl_pending *pl_park(plugin *pl, rpc_call *call, pl_pending_kind kind, pl_task *t
 	if (timeout_ms > 0)
 		p->deadline_ms = now_mono_ms() + pl_clamp_ms(timeout_ms);
 	p->next = pl->pending;
+	if (pl->pending != NULL)
+		pl->pending->prev = p;
 	pl->pending = p;
-	if (p->deadline_ms != 0)
+	list_link(list_of(pl, p), p);
+	/* the main loop sleeps until the earliest deadline: told only of an
+	 * earlier one (a thousand parked WaitTasks wake it once, not each) */
+	if (p->deadline_ms != 0 && (pl->next_deadline_ms == 0 || p->deadline_ms < pl->next_deadline_ms)) {
+		pl->next_deadline_ms = p->deadline_ms;
 		pl_wake(pl);
+	}
 	return p;
 }
 
@@ -91,10 +128,19 @@ void pl_pending_done(plugin *pl, pl_pending *p)
 
 pl_pending *pl_pending_find(plugin *pl, uint64_t id)
 {
-	for (pl_pending *p = pl->pending; p != NULL; p = p->next)
+	for (pl_pending *p = pl->parked_jobs; p != NULL; p = p->lnext)
 		if (p->id == id)
 			return p;
 	return NULL;
+}
+
+void pl_pending_rebind(plugin *pl, pl_pending *p, pl_pending_kind kind, pl_task *task)
+{
+	list_unlink(p);
+	p->kind = kind;
+	p->task = task;
+	p->id = ++pl->next_pending_id; /* the job's id no longer finds it */
+	list_link(list_of(pl, p), p);
 }
 
 void pl_answer(plugin *pl, uint64_t id, const ProtobufCMessage *resp)
@@ -154,6 +200,12 @@ int64_t pl_pending_expire(plugin *pl)
 	pl_pending *p, *n;
 
 	pthread_mutex_lock(&pl->mu);
+	if (pl->next_deadline_ms == 0 || now < pl->next_deadline_ms) {
+		/* nothing is due: the scan is made only when something is */
+		next = pl->next_deadline_ms;
+		pthread_mutex_unlock(&pl->mu);
+		return next;
+	}
 	for (p = pl->pending; p != NULL; p = n) {
 		n = p->next;
 		if (p->deadline_ms == 0)
@@ -163,6 +215,7 @@ int64_t pl_pending_expire(plugin *pl)
 		else if (next == 0 || p->deadline_ms < next)
 			next = p->deadline_ms;
 	}
+	pl->next_deadline_ms = next;
 	pthread_mutex_unlock(&pl->mu);
 	return next;
 }

@@ -4,7 +4,8 @@
  *   {"Seq":1718000000000123,"TimeUnixNs":"1718000000000123456",
  *    "Message":"Exited with 3","Failure":false,"Annotations":{"exit_code":"3"}}
  * appended and fsync'd before the event is published, so a recovered task
- * shows its whole history.
+ * shows its whole history ("Recovered", which restates the handle, is
+ * appended without the fsync: see PL_EV_UNSYNCED).
  *
  * Sequence numbers order the events of every task of the node, across plugin
  * processes: a seq is the wall clock in microseconds, or the last seq given
@@ -152,9 +153,10 @@ static char *event_line(const pl_event *e)
 	return s;
 }
 
-/* Appends the line and fsyncs it; a new file's dir entry is fsync'd too.
- * The task dir is never made here: a task whose start failed has none. */
-static int append_durably(const char *path, const char *line)
+/* Appends the line and fsyncs it (unless !sync); a new file's dir entry is
+ * fsync'd too. The task dir is never made here: a task whose start failed
+ * has none. */
+static int append_line(const char *path, const char *line, bool sync)
 {
 	int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW), rc = 0;
 	bool created = false;
@@ -178,11 +180,11 @@ static int append_durably(const char *path, const char *line)
 	memcpy(buf, line, len);
 	buf[len] = '\n';
 	/* one write: O_APPEND keeps a line whole against a concurrent writer */
-	if ((rc = fs_write_full(fd, buf, len + 1)) == 0 && fsync(fd) != 0)
+	if ((rc = fs_write_full(fd, buf, len + 1)) == 0 && sync && fsync(fd) != 0)
 		rc = -errno;
 	free(buf);
 	close(fd);
-	if (rc == 0 && created) {
+	if (rc == 0 && created && sync) {
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s", path);
 		int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -194,8 +196,9 @@ static int append_durably(const char *path, const char *line)
 	return rc;
 }
 
-void pl_emit(plugin *pl, pl_task *t, bool failure, const char *const *ann, const char *fmt, ...)
+void pl_emit(plugin *pl, pl_task *t, int flags, const char *const *ann, const char *fmt, ...)
 {
+	bool failure = (flags & PL_EV_FAILURE) != 0;
 	pl_event e = {.failure = failure};
 	va_list ap;
 	char *line;
@@ -219,7 +222,7 @@ void pl_emit(plugin *pl, pl_task *t, bool failure, const char *const *ann, const
 	if (e.seq <= pl->last_seq)
 		e.seq = pl->last_seq + 1;
 	if (t->events.path != NULL && (line = event_line(&e)) != NULL) {
-		if ((rc = append_durably(t->events.path, line)) != 0 && rc != -ENOENT)
+		if ((rc = append_line(t->events.path, line, (flags & PL_EV_UNSYNCED) == 0)) != 0 && rc != -ENOENT)
 			log_error("task %s: cannot record the event \"%s\" in %s: %s", t->id, e.message,
 				t->events.path, strerror(-rc));
 		free(line);
@@ -228,11 +231,14 @@ void pl_emit(plugin *pl, pl_task *t, bool failure, const char *const *ann, const
 	pl->last_seq = e.seq;
 	if (evlog_push(&t->events, &e) == 0) {
 		pl_pending *p, *n;
-		for (p = pl->pending; p != NULL; p = n) {
-			n = p->next;
-			if (p->kind == PP_EVENTS)
-				pl_events_try_answer(pl, p, false);
-		}
+		/* this event is one a parked poll of t's (or every task's) events
+		 * after an older seq waits for: no need to count the others */
+		for (int l = 0; l < 2; l++)
+			for (p = l == 0 ? t->parked : pl->parked; p != NULL; p = n) {
+				n = p->lnext;
+				if (p->kind == PP_EVENTS && p->after_seq < e.seq)
+					pl_events_try_answer(pl, p, true);
+			}
 	}
 	pthread_mutex_unlock(&pl->mu);
 	pthread_mutex_unlock(&pl->evmu);

@@ -119,8 +119,8 @@ static void *health_main(void *arg)
 			pl->fp_health = h;
 			pl->fp_seq++;
 			log_info("fingerprint %llu: %s", (unsigned long long)pl->fp_seq, desc ? desc : "");
-			for (p = pl->pending; p != NULL; p = n) {
-				n = p->next;
+			for (p = pl->parked; p != NULL; p = n) {
+				n = p->lnext;
 				if (p->kind == PP_FINGERPRINT)
 					pl_health_try_answer(pl, p, false);
 			}

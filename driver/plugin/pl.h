@@ -76,11 +76,19 @@ typedef struct pl_evlog {
  * is in the table. */
 void pl_events_load(plugin *pl, pl_evlog *log, const char *path);
 void pl_evlog_free(pl_evlog *log);
+enum {
+	PL_EV_INFO = 0,
+	PL_EV_FAILURE = 1,   /* a failure (logged as a warning) */
+	/* appended but not fsync'd: an event that restates what is on disk
+	 * already ("Recovered"), cheap enough for a thousand RecoverTasks; a
+	 * process crash keeps it (the page cache), a machine crash may not */
+	PL_EV_UNSYNCED = 2,
+};
 /* Records an event of t: the next seq, now, appended and fsync'd to its
  * file (when it has one), then published: parked TaskEvents calls that it
- * satisfies are answered. ann: NULL-terminated key, value pairs (NULL: none).
- * Takes pl->evmu then pl->mu: call it holding neither. */
-void pl_emit(plugin *pl, pl_task *t, bool failure, const char *const *ann, const char *fmt, ...)
+ * satisfies are answered. flags: PL_EV_*. ann: NULL-terminated key, value
+ * pairs (NULL: none). Takes pl->evmu then pl->mu: call it holding neither. */
+void pl_emit(plugin *pl, pl_task *t, int flags, const char *const *ann, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 /* Answers the parked TaskEvents call p when it has events after its seq,
  * or when force (its timeout passed). Returns true when it was answered.
@@ -108,6 +116,8 @@ struct pl_task {
 	/* under pl->mu */
 	unsigned refs;             /* the table's, jobs', parked calls' and the waiter's */
 	bool in_table;
+	size_t slot;               /* in_table: its place in pl->tasks */
+	struct pl_task *hnext;     /* in_table: the next in its pl->index bucket */
 	bool destroying;           /* DestroyTask is under way */
 	pl_phase phase;
 	uint8_t *request;          /* the StartTask TaskConfig as it came, packed (idempotency: */
@@ -128,13 +138,15 @@ struct pl_task {
 	bool waiter_started;       /* the waiter thread exists (joined by its ender) */
 	bool waiter_stop;          /* asks the waiter to leave */
 	pthread_t waiter;
+	struct pl_pending *parked; /* its parked calls (under pl->mu) */
+	rd_handle *waiter_handle;  /* the waiter's (rd_handle_dup of ctl) until it takes it */
 	/* guards ctl */
 	pthread_mutex_t mu;
 	rd_handle *ctl;            /* NULL while starting */
 };
 
 /* The task of id in the table, with a reference taken; NULL when unknown.
- * Called with pl->mu held. */
+ * Called with pl->mu held. O(1): the table has an index by id. */
 pl_task *pl_task_find(plugin *pl, const char *id);
 void pl_task_ref(pl_task *t);      /* pl->mu held */
 /* pl->mu held. The last reference hands the task to the main thread, which
@@ -216,8 +228,15 @@ typedef enum pl_pending_kind {
 	PP_FINGERPRINT,   /* Fingerprint */
 } pl_pending_kind;
 
+/* A parked call is on two lists: pl->pending (every parked call: a
+ * cancellation looks there, as do deadlines), and the one its answerer
+ * scans: its task's t->parked, pl->parked_jobs (PP_JOB, found by id), or
+ * pl->parked (a Fingerprint, a TaskEvents of every task). So the answer to
+ * one task's event costs that task's parked calls, not every task's. */
 typedef struct pl_pending {
-	struct pl_pending *next;
+	struct pl_pending *prev, *next;    /* on pl->pending */
+	struct pl_pending *lprev, *lnext;  /* on *list */
+	struct pl_pending **list;
 	uint64_t id;              /* unique in this process: a job answers by id */
 	rpc_call *call;
 	pl_pending_kind kind;
@@ -235,8 +254,12 @@ pl_pending *pl_park(plugin *pl, rpc_call *call, pl_pending_kind kind, pl_task *t
 /* The parked call p is answered (the caller replied to it under pl->mu): it
  * is unlinked and freed. */
 void pl_pending_done(plugin *pl, pl_pending *p);
-/* The pending of id, or NULL when it was answered or cancelled. pl->mu held. */
+/* The job's pending of id, or NULL when it was answered or cancelled (or is
+ * a job's no longer). pl->mu held. */
 pl_pending *pl_pending_find(plugin *pl, uint64_t id);
+/* p (a job's) becomes a pending of kind for task (its reference taken by the
+ * caller), with a new id. pl->mu held. */
+void pl_pending_rebind(plugin *pl, pl_pending *p, pl_pending_kind kind, pl_task *task);
 /* Replies to the pending of id, if it is still there (its caller may have
  * hung up). Take pl->mu. */
 void pl_answer(plugin *pl, uint64_t id, const ProtobufCMessage *resp);
@@ -314,11 +337,15 @@ struct plugin {
 	pthread_mutex_t mu;
 	pthread_cond_t cond;         /* with mu: results, jobs ending, quitting */
 	bool quitting;
-	pl_task **tasks;             /* the table */
+	pl_task **tasks;             /* the table, in no order */
 	size_t ntasks, captasks;
+	pl_task **index;             /* the table by id: nindex buckets (a power of 2) */
+	size_t nindex;
 	pl_task **grave;             /* unreferenced tasks, freed by the main thread */
 	size_t ngrave, capgrave;
-	pl_pending *pending;         /* parked calls */
+	pl_pending *pending;         /* parked calls (see pl_pending) */
+	pl_pending *parked_jobs, *parked;
+	int64_t next_deadline_ms;    /* none of them is due before (0: none has one) */
 	uint64_t next_pending_id;
 	unsigned jobs;               /* counted threads running */
 

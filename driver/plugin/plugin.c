@@ -333,6 +333,7 @@ static void plugin_free(plugin *pl)
 	pthread_mutex_destroy(&pl->evmu);
 	pthread_cond_destroy(&pl->cond);
 	free(pl->tasks);
+	free(pl->index);
 	free(pl->grave);
 	free(pl->state_dir);
 	free(pl->socket_path);

@@ -162,9 +162,7 @@ static void start_fresh(plugin *pl, pl_pending *p, const Driver__TaskConfig *c)
 			start_again(pl, p->call, t, c);
 			pl_pending_done(pl, p);
 		} else {
-			p->kind = PP_START;
-			p->id = ++pl->next_pending_id; /* the job's id no longer finds it */
-			p->task = t; /* the reference find took */
+			pl_pending_rebind(pl, p, PP_START, t); /* with the reference find took */
 			t = NULL;
 		}
 		if (t != NULL)
@@ -177,10 +175,8 @@ static void start_fresh(plugin *pl, pl_pending *p, const Driver__TaskConfig *c)
 			err ? err : "out of memory");
 		pl_pending_done(pl, p);
 	} else {
-		p->kind = PP_START;
-		p->id = ++pl->next_pending_id; /* the job's id no longer finds it */
-		p->task = t;
 		pl_task_ref(t);
+		pl_pending_rebind(pl, p, PP_START, t);
 		if ((rc = pl_task_start(pl, t, &task)) != 0) {
 			rpc_reply_error(p->call, RPC__STATUS__RESOURCE_EXHAUSTED, "cannot start a thread: %s",
 				strerror(rc));
@@ -326,8 +322,8 @@ static void h_start(rpc_call *call, const ProtobufCMessage *msg, void *arg)
 	} else if (pl_park(pl, call, PP_START, t, 0) == NULL) {
 		pl_task_drop(pl, t);
 	} else if ((rc = pl_task_start(pl, t, &task)) != 0) {
-		for (pl_pending *p = pl->pending; p != NULL; p = p->next)
-			if (p->kind == PP_START && p->task == t) {
+		for (pl_pending *p = t->parked; p != NULL; p = p->lnext)
+			if (p->kind == PP_START) {
 				rpc_reply_error(p->call, RPC__STATUS__RESOURCE_EXHAUSTED, "cannot start a thread: %s",
 					strerror(rc));
 				pl_pending_done(pl, p);
@@ -873,13 +869,13 @@ static void signal_job(plugin *pl, pl_job *job)
 	pthread_mutex_unlock(&t->mu);
 	const char *ann[] = {"signal", name, NULL};
 	if (rc != 0) {
-		pl_emit(pl, t, true, ann, "Failed to send %s: %s", name, err ? err : "out of memory");
+		pl_emit(pl, t, PL_EV_FAILURE, ann, "Failed to send %s: %s", name, err ? err : "out of memory");
 		pl_answer_error(pl, job->id, RPC__STATUS__FAILED_PRECONDITION, "cannot signal task %s: %s", t->id,
 			err ? err : "out of memory");
 		free(err);
 		return;
 	}
-	pl_emit(pl, t, false, ann, "Signal sent (%s)", name);
+	pl_emit(pl, t, PL_EV_INFO, ann, "Signal sent (%s)", name);
 	pl_answer(pl, job->id, &r.base);
 }
 

@@ -31,12 +31,21 @@
 
 /* ---- the table ---- */
 
+static uint32_t fnv1a(const char *s);
+
+static pl_task **bucket_of(plugin *pl, const char *id)
+{
+	return &pl->index[fnv1a(id) & (pl->nindex - 1)];
+}
+
 pl_task *pl_task_find(plugin *pl, const char *id)
 {
-	for (size_t i = 0; i < pl->ntasks; i++)
-		if (strcmp(pl->tasks[i]->id, id) == 0) {
-			pl_task_ref(pl->tasks[i]);
-			return pl->tasks[i];
+	if (pl->nindex == 0)
+		return NULL;
+	for (pl_task *t = *bucket_of(pl, id); t != NULL; t = t->hnext)
+		if (strcmp(t->id, id) == 0) {
+			pl_task_ref(t);
+			return t;
 		}
 	return NULL;
 }
@@ -66,6 +75,7 @@ void pl_task_unref(plugin *pl, pl_task *t)
 
 static void task_free(pl_task *t)
 {
+	rd_handle_free(t->waiter_handle);
 	rd_handle_free(t->ctl);
 	rd_network_info_free(&t->net);
 	rd_exit_free(&t->result);
@@ -101,6 +111,29 @@ void pl_tasks_reap(plugin *pl)
 	free(g);
 }
 
+/* The index grows with the table: as many buckets as tasks, or more. */
+static int index_fit(plugin *pl, size_t n)
+{
+	size_t want = pl->nindex ? pl->nindex : 64;
+
+	while (want < n)
+		want *= 2;
+	if (want == pl->nindex)
+		return 0;
+	pl_task **v = calloc(want, sizeof(*v));
+	if (v == NULL)
+		return -1;
+	free(pl->index);
+	pl->index = v;
+	pl->nindex = want;
+	for (size_t i = 0; i < pl->ntasks; i++) {
+		pl_task **b = bucket_of(pl, pl->tasks[i]->id);
+		pl->tasks[i]->hnext = *b;
+		*b = pl->tasks[i];
+	}
+	return 0;
+}
+
 static int table_add(plugin *pl, pl_task *t)
 {
 	if (pl->ntasks == pl->captasks) {
@@ -111,6 +144,12 @@ static int table_add(plugin *pl, pl_task *t)
 		pl->tasks = v;
 		pl->captasks = cap;
 	}
+	if (index_fit(pl, pl->ntasks + 1) != 0)
+		return -1;
+	pl_task **b = bucket_of(pl, t->id);
+	t->hnext = *b;
+	*b = t;
+	t->slot = pl->ntasks;
 	pl->tasks[pl->ntasks++] = t;
 	t->in_table = true;
 	t->refs++; /* the table's */
@@ -121,12 +160,16 @@ static int table_add(plugin *pl, pl_task *t)
  * pl->mu held. */
 static void table_remove(plugin *pl, pl_task *t)
 {
-	for (size_t i = 0; i < pl->ntasks; i++)
-		if (pl->tasks[i] == t) {
-			memmove(&pl->tasks[i], &pl->tasks[i + 1], (pl->ntasks - i - 1) * sizeof(pl->tasks[0]));
-			pl->ntasks--;
+	for (pl_task **pp = bucket_of(pl, t->id); *pp != NULL; pp = &(*pp)->hnext)
+		if (*pp == t) {
+			*pp = t->hnext;
 			break;
 		}
+	/* the last one takes its place */
+	pl->tasks[t->slot] = pl->tasks[pl->ntasks - 1];
+	pl->tasks[t->slot]->slot = t->slot;
+	pl->ntasks--;
+	t->hnext = NULL;
 	t->in_table = false;
 }
 
@@ -275,9 +318,9 @@ static void answer_starts(plugin *pl, pl_task *t, const char *error)
 {
 	pl_pending *p, *n;
 
-	for (p = pl->pending; p != NULL; p = n) {
-		n = p->next;
-		if ((p->kind != PP_START && p->kind != PP_WAIT) || p->task != t)
+	for (p = t->parked; p != NULL; p = n) {
+		n = p->lnext;
+		if (p->kind != PP_START && p->kind != PP_WAIT)
 			continue;
 		if (error != NULL)
 			rpc_reply_error(p->call, RPC__STATUS__INTERNAL, "task %s failed to start: %s", t->id, error);
@@ -319,9 +362,9 @@ static void cannot_wait(plugin *pl, pl_task *t, char *err)
 	changed = t->wait_error == NULL || err == NULL || strcmp(t->wait_error, err) != 0;
 	free(t->wait_error);
 	t->wait_error = err;
-	for (p = pl->pending; p != NULL; p = n) {
-		n = p->next;
-		if (p->kind == PP_WAIT && p->task == t) {
+	for (p = t->parked; p != NULL; p = n) {
+		n = p->lnext;
+		if (p->kind == PP_WAIT) {
 			rpc_reply_error(p->call, RPC__STATUS__FAILED_PRECONDITION, "cannot wait for task %s: %s", t->id,
 				err ? err : "out of memory");
 			pl_pending_done(pl, p);
@@ -329,16 +372,18 @@ static void cannot_wait(plugin *pl, pl_task *t, char *err)
 	}
 	pthread_mutex_unlock(&pl->mu);
 	if (changed)
-		pl_emit(pl, t, true, NULL, "Cannot wait: %s", err ? err : "out of memory");
+		pl_emit(pl, t, PL_EV_FAILURE, NULL, "Cannot wait: %s", err ? err : "out of memory");
 }
 
 static void *waiter_main(void *arg)
 {
 	pl_task *t = arg;
 	plugin *pl = t->pl;
-	rd_handle *wh = NULL;
+	rd_handle *wh;
 
 	pthread_mutex_lock(&pl->mu);
+	wh = t->waiter_handle;
+	t->waiter_handle = NULL;
 	while (!t->waiter_stop && !pl->quitting && !t->have_result) {
 		char *err = NULL;
 		rd_exit res;
@@ -378,7 +423,22 @@ static void *waiter_main(void *arg)
 	return NULL;
 }
 
-/* pl->mu held. */
+/* The waiter's handle: a copy of the control handle, on the same
+ * connection to the executor, so that a task costs one dial, one Version and
+ * one fd. NULL when out of memory: the waiter then opens the handle itself. */
+static rd_handle *waiter_handle(pl_task *t, rd_handle *ctl)
+{
+	rd_handle *wh;
+	char *err = NULL;
+
+	if (rd_handle_dup(ctl, &wh, &err) != 0) {
+		log_warn("task %s: %s; its waiter opens the handle anew", t->id, err);
+		free(err);
+	}
+	return wh;
+}
+
+/* The waiter takes t->waiter_handle. pl->mu held. */
 static int waiter_start(pl_task *t)
 {
 	int rc = pthread_create(&t->waiter, NULL, waiter_main, t);
@@ -386,6 +446,8 @@ static int waiter_start(pl_task *t)
 	t->waiter_started = rc == 0;
 	if (rc != 0)
 		log_error("task %s: cannot start its waiter: %s; WaitTask will not end", t->id, strerror(rc));
+	else
+		pthread_setname_np(t->waiter, "waiter");
 	return rc;
 }
 
@@ -408,12 +470,12 @@ bool pl_task_publish(plugin *pl, pl_task *t, const rd_exit *res)
 	snprintf(sig, sizeof(sig), "%d", res->signal);
 	const char *ann[] = {"exit_code", code, "signal", sig, NULL};
 	if (res->error != NULL)
-		pl_emit(pl, t, true, ann, "Exit result lost: %s", res->error);
+		pl_emit(pl, t, PL_EV_FAILURE, ann, "Exit result lost: %s", res->error);
 	else if (res->signal)
-		pl_emit(pl, t, false, ann, "Exited with %d (signal %d, SIG%s)", exit_code, res->signal,
+		pl_emit(pl, t, PL_EV_INFO, ann, "Exited with %d (signal %d, SIG%s)", exit_code, res->signal,
 			sigabbrev_np(res->signal) ? sigabbrev_np(res->signal) : "?");
 	else
-		pl_emit(pl, t, false, ann, "Exited with %d", exit_code);
+		pl_emit(pl, t, PL_EV_INFO, ann, "Exited with %d", exit_code);
 
 	pthread_mutex_lock(&pl->mu);
 	t->result = *res;
@@ -423,9 +485,9 @@ bool pl_task_publish(plugin *pl, pl_task *t, const rd_exit *res)
 	t->phase = PL_EXITED;
 	free(t->wait_error);
 	t->wait_error = NULL;
-	for (p = pl->pending; p != NULL; p = n) {
-		n = p->next;
-		if (p->kind == PP_WAIT && p->task == t) {
+	for (p = t->parked; p != NULL; p = n) {
+		n = p->lnext;
+		if (p->kind == PP_WAIT) {
 			Driver__WaitTaskReply r = DRIVER__WAIT_TASK_REPLY__INIT;
 			Driver__ExitResult er;
 			pl_exit_result(&t->result, &er);
@@ -534,7 +596,7 @@ static void on_progress(void *arg, const char *step, const char *pod_uuid)
 	struct start_job *sj = arg;
 	const char *ann[] = {"pod", pod_uuid, "image", sj->task.config.image, NULL};
 
-	pl_emit(sj->pl, sj->t, false, ann, "%s", step);
+	pl_emit(sj->pl, sj->t, PL_EV_INFO, ann, "%s", step);
 }
 
 /* The ports the task got into the config the agent keeps (same order). */
@@ -593,8 +655,10 @@ static void *start_main(void *arg)
 		snprintf(epid, sizeof(epid), "%d", rec->plugin.pid);
 		snprintf(rpid, sizeof(rpid), "%d", rec->executor_pid);
 		const char *ann[] = {"pod", rd_handle_uuid(h), "executor_pid", epid, "rkt_pid", rpid, NULL};
-		pl_emit(pl, t, false, ann, "Started");
+		pl_emit(pl, t, PL_EV_INFO, ann, "Started");
+		rd_handle *wh = waiter_handle(t, h);
 		pthread_mutex_lock(&pl->mu);
+		t->waiter_handle = wh;
 		/* nobody uses ctl while the task is STARTING (handlers look at the
 		 * phase under pl->mu), so t->mu is not needed to set it */
 		t->ctl = h;
@@ -612,7 +676,7 @@ static void *start_main(void *arg)
 		}
 		pthread_mutex_unlock(&pl->mu);
 	} else {
-		pl_emit(pl, t, true, NULL, "Failed to start: %s", err ? err : "out of memory");
+		pl_emit(pl, t, PL_EV_FAILURE, NULL, "Failed to start: %s", err ? err : "out of memory");
 		pthread_mutex_lock(&pl->mu);
 		answer_starts(pl, t, err ? err : "out of memory");
 		/* out of the table: a StartTask with this id may try again */
@@ -684,6 +748,7 @@ pl_task *pl_task_adopt(plugin *pl, const char *id, const char *handle, const Dri
 		snprintf(path, sizeof(path), "%s/events", rec->task_dir);
 		pl_events_load(pl, &t->events, path);
 	}
+	t->waiter_handle = waiter_handle(t, ctl);
 
 	pthread_mutex_lock(&pl->mu);
 	if ((there = pl_task_find(pl, id)) != NULL) {
@@ -704,7 +769,7 @@ pl_task *pl_task_adopt(plugin *pl, const char *id, const char *handle, const Dri
 	char pid[16];
 	snprintf(pid, sizeof(pid), "%d", rec->plugin.pid);
 	const char *ann[] = {"pod", rec->uuid, "executor_pid", pid, "state", pl_state_words(t->start_state), NULL};
-	pl_emit(pl, t, false, ann, "Recovered (%s)", pl_state_words(t->start_state));
+	pl_emit(pl, t, PL_EV_INFO | PL_EV_UNSYNCED, ann, "Recovered (%s)", pl_state_words(t->start_state));
 	return t;
 }
 
@@ -742,9 +807,9 @@ int pl_task_stop(plugin *pl, pl_task *t, int sig, int64_t grace_ms, char **err)
 	snprintf(grace, sizeof(grace), "%lld", (long long)grace_ms);
 	const char *ann[] = {"signal", signame, "timeout_ms", grace, NULL};
 	if (sig == SIGKILL)
-		pl_emit(pl, t, false, ann, "Killing (SIGKILL)");
+		pl_emit(pl, t, PL_EV_INFO, ann, "Killing (SIGKILL)");
 	else
-		pl_emit(pl, t, false, ann, "Killing (%s, then SIGKILL after %lld ms)", signame, (long long)grace_ms);
+		pl_emit(pl, t, PL_EV_INFO, ann, "Killing (%s, then SIGKILL after %lld ms)", signame, (long long)grace_ms);
 
 	pthread_mutex_lock(&t->mu);
 	bool attached = rd_handle_state(t->ctl) == RD_TASK_ATTACHED;
@@ -771,7 +836,7 @@ int pl_task_stop(plugin *pl, pl_task *t, int sig, int64_t grace_ms, char **err)
 			*err = NULL;
 			return 0;
 		}
-		pl_emit(pl, t, true, NULL, "Failed to stop: %s", *err ? *err : "out of memory");
+		pl_emit(pl, t, PL_EV_FAILURE, NULL, "Failed to stop: %s", *err ? *err : "out of memory");
 		return -1;
 	}
 	done = pl_task_await(pl, t, grace_ms + PL_STOP_SLACK_MS);
@@ -881,6 +946,9 @@ void pl_tasks_shutdown(plugin *pl)
 	n = pl->ntasks;
 	pl->tasks = NULL;
 	pl->ntasks = pl->captasks = 0;
+	free(pl->index);
+	pl->index = NULL;
+	pl->nindex = 0;
 	pthread_mutex_unlock(&pl->mu);
 	for (size_t i = 0; i < n; i++) {
 		pl_task *t = tasks[i];

@@ -996,6 +996,27 @@ static void test_destroy_leaves_foreign_dir(void **state)
 	plug_end(&p, SIGTERM);
 }
 
+/* The sockets pid holds open (its connections, its listener). */
+static int socket_fds(pid_t pid)
+{
+	char dir[64], path[PATH_MAX], target[128];
+	int n = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	for (struct dirent *de; (de = readdir(d)) != NULL;) {
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		ssize_t k = readlink(path, target, sizeof(target) - 1);
+		if (k > 0) {
+			target[k] = '\0';
+			n += strncmp(target, "socket:", 7) == 0;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
 static void test_recover_after_kill9(void **state)
 {
 	plug p, q;
@@ -1043,6 +1064,7 @@ static void test_recover_after_kill9(void **state)
 	assert_int_equal(call(&q, "RecoverTask", &rr, &rrep, &e), RPC__STATUS__INVALID_ARGUMENT);
 	assert_non_null(strstr(e.message, "UUID"));
 	/* the real one */
+	int sockets = socket_fds(q.pid);
 	rr.handle = s->handle;
 	rr.task_id = "";
 	CALL_OK(&q, "RecoverTask", &rr, &rrep);
@@ -1050,6 +1072,10 @@ static void test_recover_after_kill9(void **state)
 	msg_free(rrep);
 	CALL_OK(&q, "RecoverTask", &rr, &rrep); /* again: nothing happens */
 	msg_free(rrep);
+	/* one connection to the executor, shared by the task's control handle
+	 * and its waiter (issue 8: 1,000 tasks, 1,000 fds, not 2,000) */
+	usleep(300000);
+	assert_int_equal(socket_fds(q.pid), sockets + 1);
 
 	/* its history came back from disk, and goes on after the seq seen */
 	Driver__TaskEventsReply *ev2 = events(&q, NULL, 0, 0);
