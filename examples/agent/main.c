@@ -232,23 +232,30 @@ static int cmd_stop(ag_supervisor *s, int argc, char **argv)
 	return rc;
 }
 
-/* A task named on the command line, loaded; NULL after saying why. *ended:
+/* A task named on the command line, loaded (its start finished when it was
+ * cut short); NULL after saying why. *ended:
  * its end is recorded already (the task is returned all the same). */
-static ag_task *load_named(const ag_opts *o, const char *name, bool *ended)
+static ag_task *load_named(ag_supervisor *s, const char *name, bool *ended)
 {
 	char err[512], herr[512], *key;
 	ag_task *t = NULL;
 
-	if ((key = ag_task_find(o->state_dir, name, err, sizeof(err))) == NULL ||
-	    ag_task_load(o->state_dir, key, &t, herr, sizeof(herr), err, sizeof(err)) != 0) {
+	if ((key = ag_task_find(s->opts->state_dir, name, err, sizeof(err))) == NULL ||
+	    ag_task_load(s->opts->state_dir, key, &t, herr, sizeof(herr), err, sizeof(err)) != 0) {
 		fprintf(stderr, "rkt-agent: %s\n", err);
 		free(key);
 		return NULL;
 	}
 	free(key);
 	*ended = t->exited;
-	if (t->exited)
+	if (t->exited) {
 		printf("%s: already ended\n", t->key);
+	} else if (t->handle == NULL && ag_recover(s, t, herr) != 0) {
+		/* its start was cut (an agent killed in `run`): finished first, as
+		 * stop and recover do; the failure is recorded and said */
+		ag_task_free(t);
+		return NULL;
+	}
 	return t;
 }
 
@@ -283,7 +290,7 @@ static int cmd_exec(ag_supervisor *s, int argc, char **argv)
 		fputs("usage: rkt-agent exec [--timeout DUR] TASK CMD [ARG...]\n", stderr);
 		return EXIT_USAGE;
 	}
-	ag_task *t = load_named(s->opts, argv[i], &ended);
+	ag_task *t = load_named(s, argv[i], &ended);
 	if (t == NULL || ended) {
 		ag_task_free(t);
 		return 125;
@@ -352,7 +359,7 @@ static int cmd_each(ag_supervisor *s, int argc, char **argv, int first, const ch
 
 	for (int i = first; i < argc; i++) {
 		bool ended;
-		ag_task *t = load_named(s->opts, argv[i], &ended);
+		ag_task *t = load_named(s, argv[i], &ended);
 		if (t == NULL || (!ended && ag_call(s, t, what, fn, arg) != 0))
 			rc = 1;
 		ag_task_free(t);

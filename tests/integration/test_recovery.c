@@ -997,6 +997,36 @@ ROW(launch)
 ROW(stop)
 ROW(exited)
 
+/* The agent SIGKILLed while rkt prepares, and the next command of an
+ * operator is `stats` (or exec, signal) of that task, not `recover`: it
+ * finishes the cut start first, as stop and recover do, and answers (it
+ * said "the plugin cannot find the task (no usable handle)" before; found
+ * by the soak). The task then runs to its own code. */
+static void test_prepare_A_then_stats(void **state)
+{
+	cell *c = cell_new(state, "prepare-A-stats");
+
+	write_task(c, "5s", LINES_SCRIPT(10, 42));
+	set_pause(c, "prepare", "after");
+	pid_t a = agent_start(c, "run", c->task, NULL);
+	watch(c, a);
+	assert_true(wait_file(30000, "%s/prepare.done", c->pause));
+	kill_victims(c, V_A, a);
+	release_pauses(c);
+	pid_t s = agent_start(c, "stats", c->key, NULL);
+	int rc = wait_kid(s, 120000);
+	char *o = agent_output(c, tag_of(c, s), "out");
+	if (rc != 0 || strstr(o, "processes") == NULL) {
+		show_agent(c, tag_of(c, s));
+		fail_msg("[%s] stats exited %d", c->name, rc);
+	}
+	free(o);
+	recover_or_wait(c, V_A, a);
+	expect_exit(c, 42);
+	log_lines(c, 10, 10);
+	assert_no_leftovers(c);
+}
+
 /* ---- handles ---- */
 
 static ra_config plugin_rec;
@@ -1427,6 +1457,7 @@ int main(int argc, char **argv)
 		TROW(launch),
 		TROW(stop),
 		TROW(exited),
+		T(test_prepare_A_then_stats),
 		T(test_handle_all_gone),
 		T(test_handle_garbage_rpc),
 		T(test_handle_garbage_file),

@@ -12,8 +12,15 @@
 #  - every exec that answered printed what it was told; every task that was
 #    sent SIGUSR1 logged that its trap ran;
 #  - nothing is left: no process whose command line names the run's root,
-#    no socket file, no driver task dir, no pod; no executor's RSS grew by
-#    more than 1 MiB.
+#    no socket file, no driver task dir, no pod;
+#  - no executor's RSS grew by more than 1 MiB, nor its fds by any, over a
+#    round's operations (measured with no plugin connected); the plugin that
+#    recovers a round's tasks holds at most 4 sockets + one per task (its
+#    listener, the agent's connection, nng's own; a connection per executor).
+# In some rounds (seeded) the agent's `run --detach` itself is SIGKILLed at a
+# random moment: the tasks it had not yet recorded were never started (and
+# are not expected), those it had are recovered or their cut start cleared
+# and made again by the round's `recover`.
 #
 #   soak.sh BUILD_DIR [--tasks N] [--rounds N] [--ops N] [--seed S]
 #
@@ -58,7 +65,7 @@ export RKT_SIM_NETWORK=10.88.0.5
 mkdir -p "$state" "$RKT_SIM_DIR"
 started=$(date +%s)
 fail=0
-declare -A expect killed signalled rss0
+declare -A expect killed signalled rss0 fds0
 
 agent_run() {
 	"$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
@@ -79,6 +86,20 @@ executors() {
 	done
 }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$1/status" 2>/dev/null; }
+fds_of() { ls "/proc/$1/fd" 2>/dev/null | wc -l; }
+sockets_of() { find "/proc/$1/fd" -lname 'socket:*' 2>/dev/null | wc -l; }
+plugins() {
+	for p in $(ours); do
+		[ "$(readlink "/proc/$p/exe" 2>/dev/null)" = "$(readlink -f "$driver")" ] && echo "$p"
+	done
+}
+# The plugins of agents that have exited leave on their stdin's end: wait for
+# them, so that an executor's fds are counted without their connections.
+settle_plugins() {
+	for i in $(seq 100); do [ -z "$(plugins)" ] && return 0; sleep 0.1; done
+	echo "soak: plugins still running 10 s after their agents: $(plugins | tr '\n' ' ')"
+	return 1
+}
 plugin_pid() { tr -d '\n' <"$state/plugin.json" 2>/dev/null | sed -n 's/.*"Pid":[[:space:]]*\([0-9]*\).*/\1/p'; }
 key_of() { basename "$(ls -d "$state"/tasks/*-"$1" 2>/dev/null | head -1)"; }
 ms() { date +%s%3N; }
@@ -128,14 +149,37 @@ for r in $(seq 1 "$rounds"); do
 		files+=("$root/$name.json")
 		names+=("$name")
 	done
-	log_run run --detach "${files[@]}" || echo "soak: round $r: run --detach failed (see $root/agent.out)"
+	if [ $(( RANDOM % 3 )) -eq 0 ]; then
+		# the agent SIGKILLed during its run --detach
+		(exec "$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
+			--driver-arg "$executor" --driver-arg --network-timeout --driver-arg 1s --wait-poll 1s \
+			--call-timeout 10s --start-timeout 60s --takeover-wait 20s run --detach "${files[@]}" \
+			>>"$root/agent.out" 2>&1) &
+		apid=$!
+		sleep "$(( RANDOM % 2 )).$(( RANDOM % 9 + 1 ))"
+		kill -9 "$apid" 2>/dev/null
+		wait "$apid" 2>/dev/null
+		left_names=()
+		for n in "${names[@]}"; do
+			if [ -n "$(key_of "$n")" ]; then left_names+=("$n"); else unset "expect[$n]"; fi
+		done
+		did=" run-killed:${#left_names[@]}/${#names[@]}"
+		names=("${left_names[@]}")
+	else
+		log_run run --detach "${files[@]}" || echo "soak: round $r: run --detach failed (see $root/agent.out)"
+	fi
 	t_run=$(( $(ms) - t0 ))
 	keys=()
 	for n in "${names[@]}"; do keys+=("$(key_of "$n")"); done
-	for e in $(executors); do [ -z "${rss0[$e]:-}" ] && rss0[$e]=$(rss_kb "$e"); done
+	settle_plugins || fail=1
+	for e in $(executors); do
+		[ -z "${rss0[$e]:-}" ] && rss0[$e]=$(rss_kb "$e")
+		[ -z "${fds0[$e]:-}" ] && fds0[$e]=$(fds_of "$e")
+	done
 	t0=$(ms)
 	for o in $(seq 1 "$ops"); do
-		victim=${names[$(( RANDOM % tasks ))]}
+		[ ${#names[@]} -eq 0 ] && break
+		victim=${names[$(( RANDOM % ${#names[@]} ))]}
 		key=$(key_of "$victim")
 		case $(( RANDOM % 7 )) in
 		0) out=$(agent_run exec "$key" /bin/echo "soak-exec-$r-$o" 2>>"$root/agent.out"); rc=$?
@@ -172,15 +216,35 @@ for r in $(seq 1 "$rounds"); do
 		esac
 	done
 	t_ops=$(( $(ms) - t0 ))
-	t0=$(ms)
-	# whatever died: the next agent takes every task back and waits
-	log_run recover || echo "soak: round $r: recover failed (see $root/agent.out)"
-	t_rec=$(( $(ms) - t0 ))
-	echo "soak: round $r:$did; run --detach ${t_run} ms, operations ${t_ops} ms, recover ${t_rec} ms"
+	settle_plugins || fail=1
 	for e in $(executors); do
 		[ -n "${rss0[$e]:-}" ] && [ "$(rss_kb "$e")" -gt $(( rss0[$e] + 1024 )) ] &&
 			{ echo "soak: executor $e grew from ${rss0[$e]} to $(rss_kb "$e") KiB"; fail=1; }
+		f=$(fds_of "$e")
+		[ -n "${fds0[$e]:-}" ] && [ -n "$f" ] && [ "$f" -gt "${fds0[$e]}" ] && [ -d "/proc/$e" ] &&
+			{ echo "soak: executor $e has $f fds, ${fds0[$e]} before the operations"; fail=1; }
 	done
+	t0=$(ms)
+	# whatever died: the next agent takes every task back and waits; its
+	# plugin's fds are sampled meanwhile
+	(exec "$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
+		--driver-arg "$executor" --driver-arg --network-timeout --driver-arg 1s --wait-poll 1s \
+		--call-timeout 10s --start-timeout 60s --takeover-wait 20s recover >>"$root/agent.out" 2>&1) &
+	apid=$! max_fds=0
+	while [ -d "/proc/$apid" ] && [ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ]; do
+		p=$(plugin_pid)
+		if [ -n "$p" ] && [ -d "/proc/$p" ]; then
+			f=$(sockets_of "$p")
+			[ -n "$f" ] && [ "$f" -gt "$max_fds" ] && max_fds=$f
+		fi
+		sleep 0.2
+	done
+	wait "$apid" || echo "soak: round $r: recover failed (see $root/agent.out)"
+	t_rec=$(( $(ms) - t0 ))
+	[ "$max_fds" -gt $(( 4 + ${#names[@]} )) ] &&
+		{ echo "soak: round $r: the recovering plugin held $max_fds sockets for ${#names[@]} tasks"; fail=1; }
+	echo "soak: round $r:$did; run --detach ${t_run} ms, operations ${t_ops} ms, recover ${t_rec} ms," \
+		"recovering plugin at most $max_fds sockets"
 done
 
 # ---- the checks
