@@ -106,15 +106,18 @@ int hs_read_line(int fd, int64_t timeout_ms, char *line, size_t len)
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
 		int64_t left;
 		ssize_t n;
+		int ready;
 
 		left = deadline - now_mono_ms();
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (poll(&pfd, 1, (int)left) < 0) {
+		if ((ready = poll(&pfd, 1, (int)left)) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		if (ready == 0)
+			continue; /* the deadline, checked above: never a read that blocks */
 		n = read(fd, line + used, len - used - 1);
 		if (n < 0) {
 			if (errno == EINTR || errno == EAGAIN)

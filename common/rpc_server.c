@@ -245,6 +245,13 @@ static void send_reply(struct rpc_call *call, Rpc__Status status, const char *me
 	enum call_state was;
 	bool drop;
 
+	if (msg == NULL) {
+		/* no memory for the reply: a short error in its place, so that
+		 * the caller hears of it rather than waiting out its timeout */
+		status = RPC__STATUS__RESOURCE_EXHAUSTED;
+		msg = pack_reply(call->request_id, &status, "out of memory for the reply", NULL);
+	}
+
 	pthread_mutex_lock(&s->mu);
 	was = call->state;
 	if (was != C_OPEN && was != C_PARKED) {
@@ -418,6 +425,23 @@ static void read_only_names(const rpc_server *s, char *buf, size_t len)
 		snprintf(buf, len, "nothing");
 }
 
+/* protobuf-c's allocator, noting a failure: out of memory is not an
+ * undecodable message. */
+static void *unpack_alloc(void *oom, size_t size)
+{
+	void *p = malloc(size);
+
+	if (p == NULL)
+		*(bool *)oom = true;
+	return p;
+}
+
+static void unpack_free(void *oom, void *p)
+{
+	(void)oom;
+	free(p);
+}
+
 /* Decodes one envelope and runs its handler; every failure gets a reply. */
 static void dispatch(struct rpc_worker *w, nng_msg *msg)
 {
@@ -426,8 +450,15 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 	const ProtobufCMethodDescriptor *md;
 	ProtobufCMessage *req;
 	Rpc__Call *env;
+	bool oom = false;
+	ProtobufCAllocator alloc = {.alloc = unpack_alloc, .free = unpack_free, .allocator_data = &oom};
 
-	env = rpc__call__unpack(NULL, nng_msg_len(msg), nng_msg_body(msg));
+	env = rpc__call__unpack(&alloc, nng_msg_len(msg), nng_msg_body(msg));
+	if (env == NULL && oom) {
+		rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "out of memory decoding a call (%zu bytes)",
+			nng_msg_len(msg));
+		return;
+	}
 	if (env == NULL) {
 		refuse(call, RPC__STATUS__INVALID_ARGUMENT, "undecodable call envelope (%zu bytes)",
 			nng_msg_len(msg));
@@ -469,7 +500,12 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 			"the deadline of this %s call passed before it was served", md->name);
 		goto out;
 	}
-	req = protobuf_c_message_unpack(md->input, NULL, env->payload.len, env->payload.data);
+	req = protobuf_c_message_unpack(md->input, &alloc, env->payload.len, env->payload.data);
+	if (req == NULL && oom) {
+		rpc_reply_error(call, RPC__STATUS__RESOURCE_EXHAUSTED, "out of memory decoding the %s request "
+			"(%zu bytes)", md->name, env->payload.len);
+		goto out;
+	}
 	if (req == NULL) {
 		pthread_mutex_lock(&s->mu);
 		s->counters.rejected++;
@@ -479,9 +515,9 @@ static void dispatch(struct rpc_worker *w, nng_msg *msg)
 		goto out;
 	}
 	run_handler(w, md, req);
-	protobuf_c_message_free_unpacked(req, NULL);
+	protobuf_c_message_free_unpacked(req, &alloc);
 out:
-	rpc__call__free_unpacked(env, NULL);
+	rpc__call__free_unpacked(env, &alloc);
 }
 
 /* The dispatching thread is done with its call: it cancels the call when

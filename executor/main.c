@@ -321,6 +321,8 @@ static void pump(executor *ex, logrot *l, int *fd)
 
 static void main_loop(executor *ex, int sfd)
 {
+	bool last_try = false;
+
 	for (;;) {
 		struct pollfd pfd[5] = {
 			{.fd = sfd, .events = POLLIN},
@@ -333,6 +335,13 @@ static void main_loop(executor *ex, int sfd)
 		int64_t reads_at = ex_logreads_poll(ex, false); /* parked ReadLogs with output now */
 		int timeout = next_timeout(ex, &quit);
 
+		if (quit && ex->state == EX_EXITED && !ex->record_written && !last_try) {
+			/* told to leave before a retry wrote the record: once more
+			 * now (and a pending after_exit then runs first) */
+			last_try = true;
+			ex_retry_record(ex);
+			continue;
+		}
 		if (quit)
 			return;
 		if (reads_at != 0) {
@@ -406,6 +415,22 @@ static void end_leftovers(executor *ex)
  * finishes that pipe); the result is on disk by then, so SIGALRM's default
  * action ends the executor rather than leaving it hung for good. */
 #define LEAVE_WATCHDOG_S 30
+
+/* How long starting may take, up to the handshake line: nng 1.5.2 deadlocks
+ * in its own initialization when it cannot start one of its threads (out of
+ * memory: nni_init_helper's failure path relocks nni_plat_init_lock). No
+ * spawner waits that long for the line, and no Launch can come before it,
+ * so SIGALRM's default action ends an executor stuck there, by its launch
+ * timeout at the latest, rather than leaving it hung for good. */
+#define START_WATCHDOG_S 30
+
+static void start_watchdog(const executor *ex)
+{
+	int64_t ms = ex->launch_timeout_ms > 0 ? ex->launch_timeout_ms : ex->idle_timeout_ms;
+	int64_t s = ms > 0 ? (ms + 999) / 1000 : START_WATCHDOG_S;
+
+	alarm((unsigned)(s < START_WATCHDOG_S ? s : START_WATCHDOG_S));
+}
 
 static void shut(executor *ex)
 {
@@ -566,6 +591,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	snprintf(url, sizeof(url), "ipc://%s", ex.socket_path);
+	start_watchdog(&ex);
 	rpc_server_config cfg = {
 		.service = &executor__executor__descriptor,
 		.handlers = ex_handlers,
@@ -586,6 +612,7 @@ int main(int argc, char **argv)
 		shut(&ex);
 		return 1;
 	}
+	alarm(0); /* started */
 	int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (devnull >= 0) {
 		dup2(devnull, 1);

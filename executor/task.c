@@ -352,25 +352,27 @@ void ex_fill_result(executor *ex, Executor__ExitResult *r)
 static int write_record(executor *ex)
 {
 	cJSON *o = cJSON_CreateObject();
-	char *text;
+	char started[32], finished[32], *text;
+	bool ok;
 	int rc;
 
 	if (o == NULL)
 		return -ENOMEM;
 	pthread_mutex_lock(&ex->mu);
-	cJSON_AddNumberToObject(o, "Pid", ex->child);
-	cJSON_AddNumberToObject(o, "ExitCode", ex->exit_code);
-	cJSON_AddNumberToObject(o, "Signal", ex->exit_signal);
-	cJSON_AddBoolToObject(o, "CoreDumped", ex->core_dumped);
 	/* nanosecond times as strings: a double cannot hold them exactly */
-	char buf[32];
-	snprintf(buf, sizeof(buf), "%lld", (long long)ex->launched.started_unix_ns);
-	cJSON_AddStringToObject(o, "StartedUnixNs", buf);
-	snprintf(buf, sizeof(buf), "%lld", (long long)ex->finished_unix_ns);
-	cJSON_AddStringToObject(o, "FinishedUnixNs", buf);
-	cJSON_AddStringToObject(o, "Cmd", ex->cmd ? ex->cmd : "");
+	snprintf(started, sizeof(started), "%lld", (long long)ex->launched.started_unix_ns);
+	snprintf(finished, sizeof(finished), "%lld", (long long)ex->finished_unix_ns);
+	/* every field or no record (retried): the driver refuses one without
+	 * ExitCode, and reads one without Signal as no signal */
+	ok = cJSON_AddNumberToObject(o, "Pid", ex->child) != NULL &&
+	     cJSON_AddNumberToObject(o, "ExitCode", ex->exit_code) != NULL &&
+	     cJSON_AddNumberToObject(o, "Signal", ex->exit_signal) != NULL &&
+	     cJSON_AddBoolToObject(o, "CoreDumped", ex->core_dumped) != NULL &&
+	     cJSON_AddStringToObject(o, "StartedUnixNs", started) != NULL &&
+	     cJSON_AddStringToObject(o, "FinishedUnixNs", finished) != NULL &&
+	     cJSON_AddStringToObject(o, "Cmd", ex->cmd ? ex->cmd : "") != NULL;
 	pthread_mutex_unlock(&ex->mu);
-	text = cJSON_PrintUnformatted(o);
+	text = ok ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (text == NULL)
 		return -ENOMEM;
