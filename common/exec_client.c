@@ -128,6 +128,11 @@ const Executor__VersionReply *ec_version_info(const ec_client *c)
 	return c->version;
 }
 
+void ec_cancel(ec_client *c)
+{
+	rpc_client_cancel(c->rpc);
+}
+
 ec_client *ec_ref(ec_client *c)
 {
 	atomic_fetch_add(&c->refs, 1);

@@ -33,6 +33,8 @@ int ec_reattach(const ra_config *record, ec_client **out, char *err, size_t errl
  * closes with the last reference. */
 void ec_close(ec_client *c);
 ec_client *ec_ref(ec_client *c);
+/* rpc_client_cancel for every holder of c. */
+void ec_cancel(ec_client *c);
 
 /* The executor's Version reply as checked at connect time. */
 const Executor__VersionReply *ec_version_info(const ec_client *c);

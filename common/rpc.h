@@ -160,6 +160,10 @@ int rpc_client_open(rpc_client **out, const char *url, const char *token, rpc_er
 int rpc_client_open_remote(rpc_client **out, const char *url, const char *token,
 	struct nng_tls_config *tls, int64_t dial_timeout_ms, rpc_error *err);
 void rpc_client_close(rpc_client *c);
+/* Ends every call in flight on c, and every later one, with CANCELLED (from
+ * any thread; c is still closed by rpc_client_close): for a thread blocked
+ * in a long poll that its owner must join. */
+void rpc_client_cancel(rpc_client *c);
 
 /* Calls service method `method` with req and waits at most timeout_ms
  * (<= 0: no limit) for the reply, unpacked into *resp (free with

@@ -19,7 +19,9 @@
 struct rpc_slot {
 	nng_ctx ctx;
 	nng_aio *aio;
-	struct rpc_slot *next;
+	struct rpc_slot *next;          /* on free_slots */
+	struct rpc_slot *bprev, *bnext; /* on busy, while its call runs */
+	bool busy;
 };
 
 struct rpc_client {
@@ -28,6 +30,8 @@ struct rpc_client {
 	pthread_mutex_t mu;
 	struct rpc_slot *free_slots;
 	uint64_t next_id;
+	struct rpc_slot *busy;    /* the calls in flight (under mu) */
+	bool cancelled;           /* rpc_client_cancel: every call ends CANCELLED (under mu) */
 };
 
 static const char *const status_names[] = {
@@ -289,9 +293,64 @@ static void slot_put(rpc_client *c, struct rpc_slot *s, bool clean)
 	pthread_mutex_unlock(&c->mu);
 }
 
+/* Starts s's send (or its receive), unless the client was cancelled: under
+ * c->mu, so that rpc_client_cancel either finds the operation or is seen
+ * here. */
+static bool slot_begin(rpc_client *c, struct rpc_slot *s, bool recv)
+{
+	bool go;
+
+	pthread_mutex_lock(&c->mu);
+	go = !c->cancelled;
+	if (go) {
+		if (!s->busy) {
+			s->busy = true;
+			s->bprev = NULL;
+			s->bnext = c->busy;
+			if (c->busy != NULL)
+				c->busy->bprev = s;
+			c->busy = s;
+		}
+		if (recv)
+			nng_ctx_recv(s->ctx, s->aio);
+		else
+			nng_ctx_send(s->ctx, s->aio);
+	}
+	pthread_mutex_unlock(&c->mu);
+	return go;
+}
+
+static void slot_end(rpc_client *c, struct rpc_slot *s)
+{
+	pthread_mutex_lock(&c->mu);
+	if (s->busy) {
+		if (s->bprev != NULL)
+			s->bprev->bnext = s->bnext;
+		else
+			c->busy = s->bnext;
+		if (s->bnext != NULL)
+			s->bnext->bprev = s->bprev;
+		s->busy = false;
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+void rpc_client_cancel(rpc_client *c)
+{
+	pthread_mutex_lock(&c->mu);
+	c->cancelled = true;
+	for (struct rpc_slot *s = c->busy; s != NULL; s = s->bnext)
+		nng_aio_cancel(s->aio); /* its wait ends with NNG_ECANCELED */
+	pthread_mutex_unlock(&c->mu);
+}
+
 static Rpc__Status transport_error(rpc_error *err, int rv, const char *method, int64_t timeout_ms)
 {
 	char buf[64];
+
+	/* nothing but rpc_client_cancel cancels an operation */
+	if (rv == NNG_ECANCELED)
+		return fail(err, RPC__STATUS__CANCELLED, "%s was cancelled: the caller is closing%s", method, "");
 
 	if (rv == NNG_ETIMEDOUT) {
 		snprintf(buf, sizeof(buf), "%lld ms", (long long)timeout_ms);
@@ -325,16 +384,25 @@ static Rpc__Status round_trip(rpc_client *c, Rpc__Call *call, const char *what, 
 	}
 	nng_aio_set_timeout(slot->aio, timeout_ms > 0 ? (nng_duration)timeout_ms : NNG_DURATION_INFINITE);
 	nng_aio_set_msg(slot->aio, msg);
-	nng_ctx_send(slot->ctx, slot->aio);
+	if (!slot_begin(c, slot, false)) {
+		nng_msg_free(msg);
+		nng_aio_set_msg(slot->aio, NULL);
+		slot_put(c, slot, true);
+		return transport_error(err, NNG_ECANCELED, what, timeout_ms);
+	}
 	nng_aio_wait(slot->aio);
 	if ((rv = nng_aio_result(slot->aio)) != 0) {
 		nng_msg_free(nng_aio_get_msg(slot->aio));
+		slot_end(c, slot);
 		slot_put(c, slot, false);
 		return transport_error(err, rv, what, timeout_ms);
 	}
-	nng_ctx_recv(slot->ctx, slot->aio);
-	nng_aio_wait(slot->aio);
-	if ((rv = nng_aio_result(slot->aio)) != 0) {
+	if (!slot_begin(c, slot, true))
+		rv = NNG_ECANCELED;
+	else
+		nng_aio_wait(slot->aio);
+	slot_end(c, slot);
+	if (rv != 0 || (rv = nng_aio_result(slot->aio)) != 0) {
 		slot_put(c, slot, false);
 		return transport_error(err, rv, what, timeout_ms);
 	}

@@ -1496,6 +1496,8 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 			continue;
 		}
 		ec_free(rep);
+		if (st == RPC__STATUS__CANCELLED)
+			return rd_errf(err, "waiting on pod %s was cancelled", h->rec.uuid), -1;
 		if (rd_executor_alive(&h->rec.plugin) && st != RPC__STATUS__FAILED_PRECONDITION) {
 			log_warn("waiting on pod %s: %s; retrying", h->rec.uuid, e.message);
 			usleep(200000);
@@ -1601,6 +1603,12 @@ int rd_forget(rd_handle *h, char **err)
 	char head[128];
 	snprintf(head, sizeof(head), "its executor (pid %d) is gone and left no exit record", p->pid);
 	return forget_pod(h, head, err);
+}
+
+void rd_cancel(rd_handle *h)
+{
+	if (h->ec != NULL)
+		ec_cancel(h->ec);
 }
 
 void rd_release(rd_handle *h, const rd_exit *res)

@@ -180,6 +180,11 @@ int rd_forget(rd_handle *h, char **err);
  * exit: a client left open would redial the gone executor's socket for as
  * long as h lives. Calls needing the executor then say the task has exited. */
 void rd_release(rd_handle *h, const rd_exit *res);
+/* Ends the calls in flight on h's executor connection (shared with its
+ * rd_handle_dup copies), and later ones: an rd_wait returns -1 at once. The
+ * executor and the task are not touched. For a caller that is leaving and
+ * joins the thread waiting on a copy. */
+void rd_cancel(rd_handle *h);
 int rd_kill(rd_handle *h, char **err);
 /* rd_kill with signal sig (not SIGTERM) and a grace of grace_ms (< 0: the
  * kill timeout) before the SIGKILL. Without an executor to ask, rkt stop

@@ -408,6 +408,12 @@ static void *waiter_main(void *arg)
 			break;
 		}
 		if (rc < 0) {
+			pthread_mutex_lock(&pl->mu);
+			if (t->waiter_stop || pl->quitting) {
+				free(err); /* cancelled: the plugin is leaving (nothing to record) */
+				break;
+			}
+			pthread_mutex_unlock(&pl->mu);
 			cannot_wait(pl, t, err);
 			/* opened anew next round: an unreachable executor may answer again */
 			rd_handle_free(wh);
@@ -950,6 +956,15 @@ void pl_tasks_shutdown(plugin *pl)
 	pl->index = NULL;
 	pl->nindex = 0;
 	pthread_mutex_unlock(&pl->mu);
+	/* a waiter in a long poll on its executor would be joined only at the
+	 * end of its slice (a second for every agent's command): its call is
+	 * cut short instead; the executors and tasks go on */
+	for (size_t i = 0; i < n; i++) {
+		pthread_mutex_lock(&tasks[i]->mu);
+		if (tasks[i]->ctl != NULL)
+			rd_cancel(tasks[i]->ctl);
+		pthread_mutex_unlock(&tasks[i]->mu);
+	}
 	for (size_t i = 0; i < n; i++) {
 		pl_task *t = tasks[i];
 		if (t->waiter_started)

@@ -1207,9 +1207,11 @@ static void test_start_interrupted(void **state)
 	assert_string_equal(saved, b.r->handle->driver_state);
 	free(saved);
 	assert_true(plug_reap(&p, 20000) != -1); /* the first one left once its start was done */
+	/* its reply went with it; the call is ended before the client is freed */
+	rpc_client_cancel(p.c);
+	pthread_join(ta, NULL);
 	rpc_client_close(p.c);
 	p.c = NULL;
-	pthread_join(ta, NULL); /* its reply went with it */
 	msg_free(a.r);
 	msg_free(b.r);
 	assert_int_equal(destroy(&q, "half", true, &e), RPC__STATUS__OK);
@@ -1220,8 +1222,9 @@ static void test_start_interrupted(void **state)
 	a = (struct start_arg){.p = &p, .ts = {.id = "cut", .script = "exit 6"}};
 	pthread_create(&ta, NULL, start_thread, &a);
 	usleep(500000);
-	plug_end(&p, SIGKILL);
+	rpc_client_cancel(p.c); /* its caller goes, then the plugin */
 	pthread_join(ta, NULL);
+	plug_end(&p, SIGKILL);
 	snprintf(path, sizeof(path), "%s/tasks/cut", q.state);
 	assert_int_equal(access(path, F_OK), 0);
 	pause_prepare(false);

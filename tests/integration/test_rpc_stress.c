@@ -500,6 +500,76 @@ static void test_close_with_parked_calls(void **state)
 	}
 }
 
+struct canceller {
+	rpc_client *c;
+	Rpc__Status st;
+};
+
+static void *call_parked(void *arg)
+{
+	struct canceller *k = arg;
+	Executor__WaitRequest r = EXECUTOR__WAIT_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	rpc_error e;
+
+	k->st = rpc_client_call(k->c, &executor__executor__descriptor, "Wait", &r.base, &resp, 0, &e);
+	if (resp != NULL)
+		protobuf_c_message_free_unpacked(resp, NULL);
+	return NULL;
+}
+
+static bool one_held(void *arg)
+{
+	struct owner *o = arg;
+	size_t n;
+
+	pthread_mutex_lock(&o->mu);
+	n = o->nheld;
+	pthread_mutex_unlock(&o->mu);
+	return n == 1;
+}
+
+static bool one_cancelled(void *arg)
+{
+	struct owner *o = arg;
+	size_t n;
+
+	pthread_mutex_lock(&o->mu);
+	n = o->cancelled;
+	pthread_mutex_unlock(&o->mu);
+	return n == 1;
+}
+
+/* rpc_client_cancel ends a call parked without a deadline, on another
+ * thread, at once, and every later call: CANCELLED; the server hears the
+ * caller go (the plugin's waiters at its exit, issue 8). */
+static void test_client_cancel(void **state)
+{
+	struct owner o = {.hold = true};
+	struct canceller k = {0};
+	Executor__VersionRequest vr = EXECUTOR__VERSION_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	pthread_t th;
+	rpc_error e;
+	char url[1200];
+
+	(void)state;
+	snprintf(url, sizeof(url), "ipc://%s/s.sock", th_tmpdir("cancel"));
+	rpc_server *s = start_server(url, &o, 0);
+	assert_int_equal(rpc_client_open(&k.c, url, "stress-token", &e), 0);
+	pthread_create(&th, NULL, call_parked, &k);
+	assert_true(th_eventually(one_held, &o, T_MS));
+	rpc_client_cancel(k.c);
+	pthread_join(th, NULL);
+	assert_int_equal(k.st, RPC__STATUS__CANCELLED);
+	assert_int_equal(rpc_client_call(k.c, &executor__executor__descriptor, "Version", &vr.base, &resp, T_MS, &e),
+		RPC__STATUS__CANCELLED);
+	assert_non_null(strstr(e.message, "cancelled"));
+	rpc_client_close(k.c);
+	assert_true(th_eventually(one_cancelled, &o, T_MS));
+	rpc_server_close(s);
+}
+
 /* ---- the real executor ---- */
 
 static ec_client *spawn(const char *name, ra_config *rec)
@@ -886,6 +956,7 @@ int main(int argc, char **argv)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_stress_inprocess),
 		cmocka_unit_test(test_close_with_parked_calls),
+		cmocka_unit_test(test_client_cancel),
 		cmocka_unit_test(test_stress_executor),
 		cmocka_unit_test(test_unauthenticated_pipeline),
 		cmocka_unit_test(test_hung_up_waits_dropped),
