@@ -413,6 +413,16 @@ static Rpc__Status round_trip(rpc_client *c, Rpc__Call *call, const char *what, 
 	nng_msg_free(msg);
 	if (*out == NULL)
 		return fail(err, RPC__STATUS__INTERNAL, "undecodable reply envelope to %s%s", what, "");
+	if ((*out)->request_id == 0 && (*out)->status != RPC__STATUS__OK && call->request_id != 0) {
+		/* the server could not read this call's envelope (out of memory,
+		 * say): its refusal has no id to copy, and came on this call's
+		 * context, so it is this call's answer */
+		Rpc__Status st = (*out)->status;
+		fail(err, st, "%s%s", (*out)->message[0] ? (*out)->message : rpc_status_name(st), "");
+		rpc__reply__free_unpacked(*out, NULL);
+		*out = NULL;
+		return st;
+	}
 	if ((*out)->request_id != call->request_id) {
 		rpc__reply__free_unpacked(*out, NULL);
 		*out = NULL;

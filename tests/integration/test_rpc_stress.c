@@ -31,6 +31,8 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <nng/nng.h>
+#include <nng/protocol/reqrep0/rep.h>
 
 #include "exec_client.h"
 #include "fsutil.h"
@@ -570,6 +572,62 @@ static void test_client_cancel(void **state)
 	rpc_server_close(s);
 }
 
+struct raw_peer {
+	nng_socket sock;
+	int served;
+};
+
+/* A server that cannot read any call's envelope (as the executor out of
+ * memory): an error reply with request id 0, since it has none to copy. */
+static void *refuse_envelopes(void *arg)
+{
+	struct raw_peer *r = arg;
+	nng_msg *m;
+
+	while (nng_recvmsg(r->sock, &m, 0) == 0) {
+		Rpc__Reply rep = RPC__REPLY__INIT;
+		rep.status = RPC__STATUS__RESOURCE_EXHAUSTED;
+		rep.message = "out of memory decoding a call (40 bytes)";
+		rep.protocol = RPC_PROTOCOL;
+		nng_msg_clear(m);
+		nng_msg_realloc(m, rpc__reply__get_packed_size(&rep));
+		rpc__reply__pack(&rep, nng_msg_body(m));
+		if (nng_sendmsg(r->sock, m, 0) != 0)
+			nng_msg_free(m);
+		r->served++;
+	}
+	return NULL;
+}
+
+/* Such a reply is the server's answer to this call: its status and
+ * sentence reach the caller (they read "reply to Version carries another
+ * call's id", found by the allocation-fault sweep). */
+static void test_refusal_without_id(void **state)
+{
+	struct raw_peer r = {0};
+	Executor__VersionRequest vr = EXECUTOR__VERSION_REQUEST__INIT;
+	ProtobufCMessage *resp = NULL;
+	rpc_client *c;
+	pthread_t th;
+	rpc_error e;
+	char url[1200];
+
+	(void)state;
+	snprintf(url, sizeof(url), "ipc://%s/raw.sock", th_tmpdir("rawrefuse"));
+	assert_int_equal(nng_rep0_open(&r.sock), 0);
+	assert_int_equal(nng_listen(r.sock, url, NULL, 0), 0);
+	pthread_create(&th, NULL, refuse_envelopes, &r);
+	assert_int_equal(rpc_client_open(&c, url, "t", &e), 0);
+	assert_int_equal(rpc_client_call(c, &executor__executor__descriptor, "Version", &vr.base, &resp, T_MS, &e),
+		RPC__STATUS__RESOURCE_EXHAUSTED);
+	assert_null(resp);
+	assert_non_null(strstr(e.message, "out of memory decoding a call"));
+	rpc_client_close(c);
+	nng_close(r.sock);
+	pthread_join(th, NULL);
+	assert_int_equal(r.served, 1);
+}
+
 /* ---- the real executor ---- */
 
 static ec_client *spawn(const char *name, ra_config *rec)
@@ -957,6 +1015,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_stress_inprocess),
 		cmocka_unit_test(test_close_with_parked_calls),
 		cmocka_unit_test(test_client_cancel),
+		cmocka_unit_test(test_refusal_without_id),
 		cmocka_unit_test(test_stress_executor),
 		cmocka_unit_test(test_unauthenticated_pipeline),
 		cmocka_unit_test(test_hung_up_waits_dropped),
