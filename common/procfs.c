@@ -320,57 +320,159 @@ int proc_find_by_args(const char *base, const char *flag, const char *value, pid
 	return rc;
 }
 
+#define CHILDREN_BUF (64 * 1024)
+
+/* Appends to *kids the children of pid that /proc/PID/task/TID/children
+ * lists for each of its threads (CONFIG_PROC_CHILDREN): the cost is pid's
+ * threads and children, where a scan of /proc costs every process of the
+ * node (a thousand executors stopping at once each scanned every other's:
+ * O(n^2), issue 8). 0 (a process gone meanwhile has none); -ENOENT when the
+ * kernel has no such files; -E2BIG when a list does not fit (the caller
+ * scans instead). */
+static int children_from_task_files(pid_t pid, char *buf, pid_t **kids, size_t *nk, size_t *cap)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int rc = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	if ((d = opendir(path)) == NULL)
+		return 0;
+	while (rc == 0 && (de = readdir(d)) != NULL) {
+		size_t len;
+		pid_t tid;
+		if (!parse_pid(de->d_name, strlen(de->d_name), &tid))
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)tid);
+		int r = fs_read_small(path, buf, CHILDREN_BUF, &len);
+		if (r == -ENOENT) {
+			/* the thread left, or the kernel lacks the files: the
+			 * thread's own dir tells which */
+			snprintf(path, sizeof(path), "/proc/%d/task/%d", (int)pid, (int)tid);
+			if (access(path, F_OK) == 0)
+				rc = -ENOENT;
+			continue;
+		}
+		if (r == -EFBIG) {
+			rc = -E2BIG;
+			break;
+		}
+		if (r != 0)
+			continue; /* the thread left */
+		for (char *p = buf, *end = buf + len; p < end;) {
+			char *sp = memchr(p, ' ', (size_t)(end - p));
+			size_t tl = sp ? (size_t)(sp - p) : (size_t)(end - p);
+			pid_t kid;
+			if (tl > 0 && parse_pid(p, tl, &kid)) {
+				if (*nk == *cap) {
+					size_t ncap = *cap ? *cap * 2 : 16;
+					pid_t *nv = realloc(*kids, ncap * sizeof(*nv));
+					if (nv == NULL) {
+						rc = -ENOMEM;
+						break;
+					}
+					*kids = nv;
+					*cap = ncap;
+				}
+				(*kids)[(*nk)++] = kid;
+			}
+			p += tl + 1;
+		}
+	}
+	closedir(d);
+	return rc;
+}
+
 int proc_tree(pid_t root, struct proc_stat **out, size_t *n)
 {
 	struct proc_stat *res;
 	struct proc_link *links = NULL;
-	size_t nlinks = 0, used = 1, cap = 8;
+	size_t nlinks = 0, used = 1, cap = 8, nkids = 0, capkids = 0;
+	pid_t *kids = NULL;
+	char *buf = malloc(CHILDREN_BUF);
+	bool scanned = false;
 	int rc;
 
 	*out = NULL;
 	*n = 0;
 	res = malloc(cap * sizeof(*res));
-	if (res == NULL)
-		return -ENOMEM;
-	rc = proc_stat_read(root, &res[0]);
-	if (rc == 0)
-		rc = scan_links(&links, &nlinks);
-	if (rc != 0) {
+	if (res == NULL || buf == NULL) {
 		free(res);
+		free(buf);
+		return -ENOMEM;
+	}
+	if ((rc = proc_stat_read(root, &res[0])) != 0) {
+		free(res);
+		free(buf);
 		return rc;
 	}
 	/* Breadth first: res doubles as the queue. Each child is read afresh
-	 * and kept only if its parent is still the one the scan saw; the root
-	 * is never taken as a child, so a snapshot torn by pid reuse cannot
-	 * loop. */
+	 * and kept only if its parent is still the one it was listed under;
+	 * the root is never taken as a child, so a snapshot torn by pid reuse
+	 * cannot loop. Children come from the task files, or from one scan of
+	 * /proc when the kernel has none (or a list is too long for them). */
 	for (size_t i = 0; i < used; i++) {
-		size_t lo = 0, hi = nlinks;
 		pid_t parent = res[i].pid;
-		while (lo < hi) { /* first link with ppid >= parent */
-			size_t mid = lo + (hi - lo) / 2;
-			if (links[mid].ppid < parent)
-				lo = mid + 1;
-			else
-				hi = mid;
+		nkids = 0;
+		if (!scanned && (rc = children_from_task_files(parent, buf, &kids, &nkids, &capkids)) != 0) {
+			if (rc == -ENOMEM)
+				break;
+			if ((rc = scan_links(&links, &nlinks)) != 0)
+				break;
+			scanned = true;
+			nkids = 0;
 		}
-		for (size_t j = lo; j < nlinks && links[j].ppid == parent; j++) {
-			if (links[j].pid == root)
+		if (scanned) {
+			size_t lo = 0, hi = nlinks;
+			while (lo < hi) { /* first link with ppid >= parent */
+				size_t mid = lo + (hi - lo) / 2;
+				if (links[mid].ppid < parent)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			for (size_t j = lo; j < nlinks && links[j].ppid == parent; j++) {
+				if (nkids == capkids) {
+					size_t ncap = capkids ? capkids * 2 : 16;
+					pid_t *nv = realloc(kids, ncap * sizeof(*nv));
+					if (nv == NULL) {
+						rc = -ENOMEM;
+						break;
+					}
+					kids = nv;
+					capkids = ncap;
+				}
+				kids[nkids++] = links[j].pid;
+			}
+			if (rc != 0)
+				break;
+		}
+		for (size_t j = 0; j < nkids; j++) {
+			if (kids[j] == root)
 				continue;
 			if (used == cap) {
 				struct proc_stat *nr = realloc(res, cap * 2 * sizeof(*nr));
 				if (nr == NULL) {
-					free(res);
-					free(links);
-					return -ENOMEM;
+					rc = -ENOMEM;
+					break;
 				}
 				res = nr;
 				cap *= 2;
 			}
-			if (proc_stat_read(links[j].pid, &res[used]) == 0 && res[used].ppid == parent)
+			if (proc_stat_read(kids[j], &res[used]) == 0 && res[used].ppid == parent)
 				used++;
 		}
+		if (rc != 0)
+			break;
 	}
 	free(links);
+	free(kids);
+	free(buf);
+	if (rc != 0) {
+		free(res);
+		return rc;
+	}
 	*out = res;
 	*n = used;
 	return 0;

@@ -59,8 +59,9 @@ int proc_signal_if_matches(pid_t pid, unsigned long long start_time, int sig);
 int proc_find_by_args(const char *base, const char *flag, const char *value, pid_t *pid,
 	unsigned long long *start_time);
 
-/* root and all its descendants, by current parent links (one scan of /proc),
- * root first then breadth first. *out is malloc'd; free it with free().
+/* root and all its descendants, by current parent links (each process's
+ * /proc/PID/task/TID/children, else one scan of /proc), root first then
+ * breadth first. *out is malloc'd; free it with free().
  * -ESRCH when root is gone. */
 int proc_tree(pid_t root, struct proc_stat **out, size_t *n);
 

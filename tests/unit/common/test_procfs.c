@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <pthread.h>
 #include <fcntl.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
@@ -292,6 +293,57 @@ static void test_tree(void **state)
 	assert_int_equal(n, 0);
 }
 
+struct thread_kid {
+	struct kid k;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	bool spawned, done;   /* (not pipes: the child would hold their ends) */
+};
+
+static void *spawn_from_thread(void *arg)
+{
+	struct thread_kid *t = arg;
+
+	t->k = spawn(NULL, false);
+	pthread_mutex_lock(&t->mu);
+	t->spawned = true;
+	pthread_cond_broadcast(&t->cv);
+	while (!t->done) /* alive while it is looked for */
+		pthread_cond_wait(&t->cv, &t->mu);
+	pthread_mutex_unlock(&t->mu);
+	return NULL;
+}
+
+/* A child forked by another thread, while that thread lives, is listed
+ * under its /proc/PID/task/TID/children, not the main thread's: proc_tree
+ * finds it (the executor forks `rkt enter` from an RPC thread). */
+static void test_tree_child_of_a_thread(void **state)
+{
+	struct thread_kid t = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
+	struct proc_stat *tree = NULL;
+	size_t n = 0;
+	bool seen = false;
+	pthread_t th;
+
+	(void)state;
+	assert_int_equal(pthread_create(&th, NULL, spawn_from_thread, &t), 0);
+	pthread_mutex_lock(&t.mu);
+	while (!t.spawned)
+		pthread_cond_wait(&t.cv, &t.mu);
+	pthread_mutex_unlock(&t.mu);
+	assert_int_equal(proc_tree(getpid(), &tree, &n), 0);
+	for (size_t i = 1; i < n; i++)
+		seen = seen || tree[i].pid == t.k.pid;
+	free(tree);
+	pthread_mutex_lock(&t.mu);
+	t.done = true;
+	pthread_cond_broadcast(&t.cv);
+	pthread_mutex_unlock(&t.mu);
+	assert_int_equal(pthread_join(th, NULL), 0);
+	assert_true(seen);
+	release(&t.k);
+}
+
 static void test_signal_refuses_wrong_start_time(void **state)
 {
 	struct kid k = spawn(NULL, false);
@@ -486,6 +538,7 @@ int main(void)
 		cmocka_unit_test(test_reaped_child_no_longer_matches),
 		cmocka_unit_test(test_comm_with_parentheses),
 		cmocka_unit_test(test_tree),
+		cmocka_unit_test(test_tree_child_of_a_thread),
 		cmocka_unit_test(test_signal_refuses_wrong_start_time),
 		cmocka_unit_test(test_signal_never_broadcasts),
 		cmocka_unit_test(test_signal_fallback_enosys),
