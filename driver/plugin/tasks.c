@@ -27,6 +27,7 @@
 
 #define WAITER_CHUNK_MS 1000   /* rd_wait's slice: how soon a waiter sees it must leave */
 #define WAITER_RETRY_MS 2000   /* a task that cannot be waited for is retried this often */
+#define WAITER_STACK_BYTES (256 * 1024)
 #define SETTLE_MS 5000         /* after stopping a task without an executor, its result */
 
 /* ---- the table ---- */
@@ -447,7 +448,15 @@ static rd_handle *waiter_handle(pl_task *t, rd_handle *ctl)
 /* The waiter takes t->waiter_handle. pl->mu held. */
 static int waiter_start(pl_task *t)
 {
-	int rc = pthread_create(&t->waiter, NULL, waiter_main, t);
+	pthread_attr_t attr;
+
+	/* one per task: a small stack (its deepest path, a lost pod stopped
+	 * through rkt, uses a few dozen KiB), not the 8 MiB default reserved
+	 * a thousand times */
+	pthread_attr_init(&attr);
+	pthread_attr_setstacksize(&attr, WAITER_STACK_BYTES);
+	int rc = pthread_create(&t->waiter, &attr, waiter_main, t);
+	pthread_attr_destroy(&attr);
 
 	t->waiter_started = rc == 0;
 	if (rc != 0)

@@ -1016,7 +1016,8 @@ static void test_prepare_A_then_stats(void **state)
 	pid_t s = agent_start(c, "stats", c->key, NULL);
 	int rc = wait_kid(s, 120000);
 	char *o = agent_output(c, tag_of(c, s), "out");
-	if (rc != 0 || strstr(o, "processes") == NULL) {
+	/* its processes, or "ended" when the short task was quicker */
+	if (rc != 0 || (strstr(o, "processes") == NULL && strstr(o, ": ended: ") == NULL)) {
 		show_agent(c, tag_of(c, s));
 		fail_msg("[%s] stats exited %d", c->name, rc);
 	}
