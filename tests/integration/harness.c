@@ -182,6 +182,20 @@ char *th_read(const char *path)
 	return fs_read_all(path, 256u << 20, &out, NULL) == 0 ? out : NULL;
 }
 
+int th_exit_record_code(const char *task_dir)
+{
+	char path[PATH_MAX + 16], *text, *p;
+	int code = -1;
+
+	snprintf(path, sizeof(path), "%s/exit.json", task_dir);
+	if ((text = th_read(path)) == NULL)
+		return -1;
+	if ((p = strstr(text, "\"ExitCode\":")) != NULL)
+		code = atoi(p + strlen("\"ExitCode\":"));
+	free(text);
+	return code;
+}
+
 int th_ipc_connect(const char *path)
 {
 	static const uint8_t sp_req0[8] = {0, 'S', 'P', 0, 0x00, 0x30, 0, 0};

@@ -40,6 +40,9 @@ bool th_alive(pid_t pid);
 int th_zombies_of(pid_t ppid);
 /* Reads a whole file (NUL-terminated, malloc'd) or NULL. */
 char *th_read(const char *path);
+/* The ExitCode of the executor's exit record in task_dir, or -1 when there
+ * is none. */
+int th_exit_record_code(const char *task_dir);
 
 /* ---- hand-framed ipc callers ----
  * nng's ipc framing: the SP header (req0), then per message 0x01, a 64-bit

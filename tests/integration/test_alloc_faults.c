@@ -215,21 +215,6 @@ static void rm_tree(const char *dir)
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
-/* The exit record's ExitCode, or -1 when there is none. */
-static int record_code(const char *task_dir)
-{
-	char path[PATH_MAX + 16], *text, *p;
-	int code = -1;
-
-	snprintf(path, sizeof(path), "%s/exit.json", task_dir);
-	if ((text = th_read(path)) == NULL)
-		return -1;
-	if ((p = strstr(text, "\"ExitCode\":")) != NULL)
-		code = atoi(p + strlen("\"ExitCode\":"));
-	free(text);
-	return code;
-}
-
 static void read_counts(struct run *r)
 {
 	char *text = th_read(r->count_path);
@@ -534,7 +519,7 @@ static void run_one(struct run *r)
 		kill_descendants();
 	}
 
-	int rec = record_code(r->task_dir);
+	int rec = th_exit_record_code(r->task_dir);
 	bool ran = access(r->marker, F_OK) == 0;
 	read_counts(r);
 	if (launched || ran || code >= 0 || rec >= 0) {

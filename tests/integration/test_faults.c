@@ -148,21 +148,6 @@ static void finish(struct exe *x)
 	assert_false(th_alive(x->pid) && proc_matches(x->pid, x->start));
 }
 
-/* The exit record's ExitCode, or -1 when there is none. */
-static int record_code(const char *task_dir)
-{
-	char path[1100], *text, *p;
-	int code = -1;
-
-	snprintf(path, sizeof(path), "%s/exit.json", task_dir);
-	if ((text = th_read(path)) == NULL)
-		return -1;
-	if ((p = strstr(text, "\"ExitCode\":")) != NULL)
-		code = atoi(p + strlen("\"ExitCode\":"));
-	free(text);
-	return code;
-}
-
 /* Total bytes and count of the task.<stream>.N files in dir; fails when
  * one is over max. */
 static void check_logs(const char *dir, const char *stream, uint64_t max, uint32_t max_files, uint64_t *total)
@@ -260,7 +245,7 @@ static void test_full_disk_logs(void **state)
 	if (code != 7)
 		show_log(&x);
 	answers(x.c);
-	int rec = record_code(x.task_dir);
+	int rec = th_exit_record_code(x.task_dir);
 	check_logs(logs, "stdout", 1 << 20, 8, &out);
 	finish(&x);
 	unmount_left();
@@ -291,11 +276,11 @@ static void test_unwritable_task_dir(void **state)
 	snprintf(mounted, sizeof(mounted), "%s", x.task_dir);
 	int code = wait_code(x.c, 10000);
 	answers(x.c);
-	int rec_ro = record_code(x.task_dir);
+	int rec_ro = th_exit_record_code(x.task_dir);
 	unmount_left();
 	/* writable again: the executor's retry writes the record */
 	int rec = -1;
-	for (int i = 0; i < 300 && (rec = record_code(x.task_dir)) < 0; i++)
+	for (int i = 0; i < 300 && (rec = th_exit_record_code(x.task_dir)) < 0; i++)
 		usleep(20000);
 	answers(x.c);
 	finish(&x);
@@ -338,12 +323,12 @@ static void test_emfile_executor(void **state)
 	sleep(1);
 	answers(x.c);
 	bool alive = th_alive(x.pid) && proc_matches(x.pid, x.start);
-	int rec_low = record_code(x.task_dir);
+	int rec_low = th_exit_record_code(x.task_dir);
 	assert_int_equal(prlimit(x.pid, RLIMIT_NOFILE, &lim, NULL), 0);
 	/* the limit back: the record is written (retried), a new connection
 	 * is served and reports the same exit */
 	int rec = -1;
-	for (int i = 0; i < 300 && (rec = record_code(x.task_dir)) < 0; i++)
+	for (int i = 0; i < 300 && (rec = th_exit_record_code(x.task_dir)) < 0; i++)
 		usleep(20000);
 	if (ec_reattach(&x.rec, &c2, err, sizeof(err)) != 0)
 		fail_msg("a new connection after EMFILE: %s", err);
@@ -402,7 +387,7 @@ static void test_closes_stdout(void **state)
 	launch(&x, "exec 1>&- 2>&-; sleep 0.3; exit 6", logs, 1 << 20, 2);
 	int code = wait_code(x.c, 10000);
 	answers(x.c);
-	int rec = record_code(x.task_dir);
+	int rec = th_exit_record_code(x.task_dir);
 	finish(&x);
 	assert_int_equal(code, 6);
 	assert_int_equal(rec, 6);
