@@ -3,7 +3,7 @@
 # "N passed, N failed[, N skipped]", counted from meson's test logs, so that
 # a run that executed nothing cannot look green.
 #
-#   tests/run-all.sh [--sanitize] [--tsan] [BUILD_DIR]
+#   tests/run-all.sh [--sanitize] [--tsan] [--nng-small] [BUILD_DIR]
 #
 # BUILD_DIR (default: build) gets every suite: unit, sim, integration,
 # recovery, valgrind, e2e, upgrade (this tree beside the previous release,
@@ -16,16 +16,23 @@
 # (the RPC stress included; TSAN_OPTIONS and tests/tsan.supp come from
 # tests/meson.build), without address-space randomization, which some kernels'
 # mmap_rnd_bits make TSan fail on ("unexpected memory mapping").
+# --nng-small also builds nng from Debian's source with fewer threads
+# (subprojects/nng-small/build.sh: needs a deb-src entry, cmake, dpkg-dev)
+# into BUILD_DIR-nngsmall-prefix, links rkt-executor against it
+# (-Dnng_static_dir) in BUILD_DIR-nngsmall and runs integration, faults,
+# recovery and e2e there; a failed nng build counts as a failed test.
 set -u
 cd "$(dirname "$0")/.." || exit 1
 sanitize=0
 tsan=0
+nngsmall=0
 while [ $# -gt 0 ]; do
 	case $1 in
 	--sanitize) sanitize=1 ;;
 	--tsan) tsan=1 ;;
+	--nng-small) nngsmall=1 ;;
 	--) shift; break ;;
-	-*) echo "usage: tests/run-all.sh [--sanitize] [--tsan] [BUILD_DIR]" >&2; exit 2 ;;
+	-*) echo "usage: tests/run-all.sh [--sanitize] [--tsan] [--nng-small] [BUILD_DIR]" >&2; exit 2 ;;
 	*) break ;;
 	esac
 	shift
@@ -69,11 +76,27 @@ if [ $tsan -eq 1 ]; then
 	echo "ThreadSanitizer build and integration suite: $(($(date +%s) - started)) s"
 	logs="$logs $build-tsan/meson-logs/testlog.json"
 fi
+nng_small_failed=0
+if [ $nngsmall -eq 1 ]; then
+	started=$(date +%s)
+	prefix="$(pwd)/$build-nngsmall-prefix"
+	nnglog="$build/nng-small-build.log"
+	if subprojects/nng-small/build.sh "$prefix" >"$nnglog" 2>&1; then
+		run_suites "$build-nngsmall" "-Dnng_static_dir=$prefix" integration faults recovery e2e || rc=1
+		logs="$logs $build-nngsmall/meson-logs/testlog.json"
+	else
+		echo "nng-small: the build of nng with fewer threads failed: $(tail -n 1 "$nnglog") (log: $nnglog)"
+		nng_small_failed=1
+		rc=1
+	fi
+	echo "nng-small build and its suites: $(($(date +%s) - started)) s"
+fi
 
 # shellcheck disable=SC2086
-python3 - $logs <<'PY'
-import json, sys
+NNG_SMALL_FAILED=$nng_small_failed python3 - $logs <<'PY'
+import json, os, sys
 passed = failed = skipped = 0
+failed += int(os.environ.get("NNG_SMALL_FAILED", "0"))
 for path in sys.argv[1:]:
     try:
         for line in open(path):
