@@ -23,7 +23,11 @@
 #define RPC_PROTOCOL 3
 #define RPC_RECV_MAX_DEFAULT (4u << 20)   /* bytes; larger messages are dropped */
 #define RPC_DEFERRED_MAX_DEFAULT 64       /* calls parked at once */
-#define RPC_SEND_TIMEOUT_DEFAULT_MS 1000  /* a reply the caller does not take */
+/* A reply the caller does not take (its connection busy with earlier
+ * replies it has not read) is dropped after this: long enough for a caller
+ * starved on a loaded machine (1 s lost a StartTask reply at 1,000 tasks),
+ * short enough that one that never reads holds a worker only that long. */
+#define RPC_SEND_TIMEOUT_DEFAULT_MS 10000
 
 /* ---- server ---- */
 

@@ -597,6 +597,9 @@ static void worker_cb(void *arg)
 		if (rv != 0) {
 			nng_msg_free(nng_aio_get_msg(w->aio));
 			nng_aio_set_msg(w->aio, NULL);
+			if (rv == NNG_ETIMEDOUT)
+				log_warn("rpc: the reply to call %llu was dropped: its caller did not take it within "
+					"%d ms", (unsigned long long)w->call.request_id, s->cfg.send_timeout_ms);
 		}
 		w->call.state = C_DONE;
 		if (!w->call.dispatching)

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -945,6 +946,84 @@ static void test_unauthenticated_pipeline(void **state)
 	ra_config_free(&rec);
 }
 
+/* ---- a caller slow to read ---- */
+
+static bool log_has_2mib(void *arg)
+{
+	struct stat st;
+	return stat((const char *)arg, &st) == 0 && st.st_size >= (2 << 20);
+}
+
+/* A caller that does not read for a while (on a loaded machine its receiving
+ * thread starved: the 1,000-task scale run lost a StartTask reply that way)
+ * still gets its replies: a reply waits for its caller's connection up to
+ * RPC_SEND_TIMEOUT_DEFAULT_MS (10 s). Two 1 MiB ReadLog replies pipelined
+ * and read 2.5 s later: the second waited behind the first and was dropped
+ * after 1 s before. */
+static void test_slow_reader_keeps_replies(void **state)
+{
+	Executor__LaunchRequest lr = EXECUTOR__LAUNCH_REQUEST__INIT;
+	Executor__LogConfig lc = EXECUTOR__LOG_CONFIG__INIT;
+	Executor__LaunchReply *rep = NULL;
+	char *args[] = {"-c", "head -c 3000000 /dev/zero | tr '\\0' x; sleep 60"};
+	char *env[] = {"PATH=/usr/local/bin:/usr/bin:/bin"};
+	char logs[1200], file[1300];
+	ra_config rec;
+	rpc_error e;
+
+	(void)state;
+	ec_client *c = spawn("slowreader", &rec);
+	snprintf(logs, sizeof(logs), "%s", th_tmpdir("slowreader-logs"));
+	lc.dir = logs;
+	lc.prefix = "task";
+	lc.max_files = 2;
+	lc.max_file_size = 8 << 20;
+	lr.cmd = "/bin/sh";
+	lr.args = args;
+	lr.n_args = 2;
+	lr.env = env;
+	lr.n_env = 1;
+	lr.logs = &lc;
+	if (ec_launch(c, &lr, &rep, T_MS, &e) != RPC__STATUS__OK)
+		fail_msg("launch: %s", e.message);
+	ec_free(rep);
+	snprintf(file, sizeof(file), "%s/task.stdout.0", logs);
+	assert_true(th_eventually(log_has_2mib, file, T_MS));
+
+	int fd = th_ipc_connect(rec.addr_name);
+	assert_true(fd >= 0);
+	for (uint32_t i = 0; i < 2; i++) {
+		Executor__ReadLogRequest r = EXECUTOR__READ_LOG_REQUEST__INIT;
+		uint8_t *body;
+		r.stream = "stdout";
+		r.offset = (uint64_t)i << 20;
+		r.max_bytes = 1 << 20;
+		size_t n = pack_call("ReadLog", rec.token, &r.base, &body);
+		assert_true(th_ipc_send(fd, 100 + i, body, n));
+		free(body);
+	}
+	usleep(2500 * 1000); /* not reading */
+	for (int i = 0; i < 2; i++) {
+		uint8_t *body = NULL;
+		size_t n = 0;
+		if (th_ipc_recv(fd, 10000, &body, &n) != 0)
+			fail_msg("reply %d of 2 did not come (dropped while the caller did not read)", i + 1);
+		Rpc__Reply *env_rep = rpc__reply__unpack(NULL, n, body);
+		assert_non_null(env_rep);
+		assert_int_equal(env_rep->status, RPC__STATUS__OK);
+		Executor__ReadLogReply *rl =
+			executor__read_log_reply__unpack(NULL, env_rep->payload.len, env_rep->payload.data);
+		assert_non_null(rl);
+		assert_int_equal(rl->data.len, 1 << 20);
+		executor__read_log_reply__free_unpacked(rl, NULL);
+		rpc__reply__free_unpacked(env_rep, NULL);
+		free(body);
+	}
+	close(fd);
+	finish_executor(c, &rec, "slowreader");
+	ra_config_free(&rec);
+}
+
 /* ---- callers hanging up with a parked Wait ---- */
 
 struct pending_arg {
@@ -1016,6 +1095,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_close_with_parked_calls),
 		cmocka_unit_test(test_client_cancel),
 		cmocka_unit_test(test_refusal_without_id),
+		cmocka_unit_test(test_slow_reader_keeps_replies),
 		cmocka_unit_test(test_stress_executor),
 		cmocka_unit_test(test_unauthenticated_pipeline),
 		cmocka_unit_test(test_hung_up_waits_dropped),
