@@ -494,22 +494,41 @@ static int count_pods(void)
 	return n;
 }
 
-/* executors of ours still running (pid and start time), SIGKILLed when kill */
+/* Whether pid runs with a --task-dir under this run's dir: an executor of
+ * ours, known to the benchmark or not (one whose StartTask reply was lost
+ * is not in g_tasks). */
+static bool runs_in_our_dir(pid_t pid)
+{
+	char path[64], buf[8192];
+	size_t len = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if (fs_read_small(path, buf, sizeof(buf), &len) != 0)
+		return false;
+	for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+		if (strcmp(buf + i, "--task-dir") == 0 && i + 11 < len &&
+		    strncmp(buf + i + 11, g_dir, strlen(g_dir)) == 0)
+			return true;
+	return false;
+}
+
+/* executors of ours still running, SIGKILLed when kill */
 static int executors_left(bool kill_them)
 {
 	int n = 0;
+	DIR *d = opendir("/proc");
 
-	for (int i = 0; i < g_n; i++) {
-		task *t = &g_tasks[i];
-		if (t->executor > 0 && proc_matches(t->executor, t->executor_start)) {
-			struct proc_stat ps;
-			if (proc_stat_read(t->executor, &ps) == 0 && ps.state == 'Z')
-				continue;
-			n++;
-			if (kill_them)
-				proc_signal_if_matches(t->executor, t->executor_start, SIGKILL);
-		}
+	for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+		struct proc_stat ps;
+		pid_t pid = (pid_t)atoi(e->d_name);
+		if (pid <= 0 || !runs_in_our_dir(pid) || proc_stat_read(pid, &ps) != 0 || ps.state == 'Z')
+			continue;
+		n++;
+		if (kill_them)
+			proc_signal_if_matches(pid, ps.start_time, SIGKILL);
 	}
+	if (d != NULL)
+		closedir(d);
 	return n;
 }
 
