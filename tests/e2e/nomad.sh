@@ -134,7 +134,9 @@ check_eq "TestRktTaskValidate: the config validates" "$RC" 0
 net='"resources": {"cpu": 512, "memory": 256, "networks": [{"ip": "127.0.0.1", "reserved_ports": [{"label": "main", "value": 8080}]}]}'
 if need_sim "TestRktDriver_PortsMapping" "fly reports no network; RKT_SIM_NETWORK gives one"; then
 	f=$(task_file etcd-ports 'exec sleep 60' "$net" '"port_map": [{"main": "http"}], "debug": "true"')
-	RKT_SIM_NETWORK=172.16.28.2 run_cap rd run --detach "$f"
+	# 5 s, as ports.sh: the first `rkt status` may come before the pod runs,
+	# and the seed's retry is 900-999 ms later (a loaded CI run missed 1 s)
+	RKT_SIM_NETWORK=172.16.28.2 NET_TIMEOUT=5s run_cap rd run --detach "$f"
 	id=$OUT
 	check_eq "TestRktDriver_PortsMapping: Start succeeds" "$RC" 0
 	check_has "TestRktDriver_PortsMapping: a DriverNetwork is set" "$ERR" "pod network 172.16.28.2 main=8080"
