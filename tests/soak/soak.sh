@@ -130,7 +130,10 @@ bg_agent_killed() {
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null
 		sleep 0.$(( RANDOM % 9 + 1 ))
 	fi
-	[ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ] ||
+	# (an agent with nothing left to wait for may have ended already: gone,
+	# or a zombie until the wait below)
+	state=$(sed 's/.*) \(.\).*/\1/' "/proc/$apid/stat" 2>/dev/null)
+	[ -z "$state" ] || [ "$state" = Z ] || [ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ] ||
 		echo "soak: pid $apid is not the agent" >&2
 	kill -9 "$apid" 2>/dev/null
 	wait "$apid" 2>/dev/null
