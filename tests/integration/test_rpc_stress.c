@@ -447,15 +447,23 @@ static void *hammer_thread(void *arg)
 	return NULL;
 }
 
-static bool all_held(void *arg)
-{
-	struct owner *o = arg;
-	size_t n;
+/* th_eventually's predicate: the owner holds `held` parked calls and the
+ * server dropped `cancelled` of them (-1: not looked at). */
+struct owner_want {
+	struct owner *o;
+	long held, cancelled;
+};
 
-	pthread_mutex_lock(&o->mu);
-	n = o->nheld;
-	pthread_mutex_unlock(&o->mu);
-	return n == 6;
+static bool owner_has(void *arg)
+{
+	struct owner_want *w = arg;
+	bool ok;
+
+	pthread_mutex_lock(&w->o->mu);
+	ok = (w->held < 0 || w->o->nheld == (size_t)w->held) &&
+	     (w->cancelled < 0 || w->o->cancelled == (size_t)w->cancelled);
+	pthread_mutex_unlock(&w->o->mu);
+	return ok;
 }
 
 static void test_close_with_parked_calls(void **state)
@@ -473,7 +481,7 @@ static void test_close_with_parked_calls(void **state)
 		p[i].url = url;
 		pthread_create(&th[i], NULL, parked_forever, &p[i]);
 	}
-	assert_true(th_eventually(all_held, &o, T_MS));
+	assert_true(th_eventually(owner_has, &(struct owner_want){&o, 6, -1}, T_MS));
 	memset(h, 0, sizeof(h));
 	for (int i = 0; i < 2; i++) {
 		h[i].url = url;
@@ -521,28 +529,6 @@ static void *call_parked(void *arg)
 	return NULL;
 }
 
-static bool one_held(void *arg)
-{
-	struct owner *o = arg;
-	size_t n;
-
-	pthread_mutex_lock(&o->mu);
-	n = o->nheld;
-	pthread_mutex_unlock(&o->mu);
-	return n == 1;
-}
-
-static bool one_cancelled(void *arg)
-{
-	struct owner *o = arg;
-	size_t n;
-
-	pthread_mutex_lock(&o->mu);
-	n = o->cancelled;
-	pthread_mutex_unlock(&o->mu);
-	return n == 1;
-}
-
 /* rpc_client_cancel ends a call parked without a deadline, on another
  * thread, at once, and every later call: CANCELLED; the server hears the
  * caller go (the plugin's waiters at its exit, issue 8). */
@@ -561,7 +547,7 @@ static void test_client_cancel(void **state)
 	rpc_server *s = start_server(url, &o, 0);
 	assert_int_equal(rpc_client_open(&k.c, url, "stress-token", &e), 0);
 	pthread_create(&th, NULL, call_parked, &k);
-	assert_true(th_eventually(one_held, &o, T_MS));
+	assert_true(th_eventually(owner_has, &(struct owner_want){&o, 1, -1}, T_MS));
 	rpc_client_cancel(k.c);
 	pthread_join(th, NULL);
 	assert_int_equal(k.st, RPC__STATUS__CANCELLED);
@@ -569,7 +555,7 @@ static void test_client_cancel(void **state)
 		RPC__STATUS__CANCELLED);
 	assert_non_null(strstr(e.message, "cancelled"));
 	rpc_client_close(k.c);
-	assert_true(th_eventually(one_cancelled, &o, T_MS));
+	assert_true(th_eventually(owner_has, &(struct owner_want){&o, -1, 1}, T_MS));
 	rpc_server_close(s);
 }
 
