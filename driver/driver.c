@@ -252,6 +252,12 @@ void rd_exit_free(rd_exit *e)
 	memset(e, 0, sizeof(*e));
 }
 
+void rd_exit_copy(rd_exit *dst, const rd_exit *src)
+{
+	*dst = *src;
+	dst->error = src->error ? strdup(src->error) : NULL;
+}
+
 void rd_network_info_free(rd_network_info *n)
 {
 	free(n->ip);
@@ -638,6 +644,19 @@ fail:
 	return -1;
 }
 
+/* A start given up after its executor served and before its task ran: the
+ * executor is told to exit and the prepared pod removed. */
+static void abandon_start(const rd_opts *o, ec_client *ec, const char *uuid)
+{
+	Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
+	Executor__ExitReply *xrep = NULL;
+	rpc_error e;
+
+	ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &e);
+	ec_free(xrep);
+	remove_pod(o, uuid);
+}
+
 /* Asks the executor to launch `rkt run-prepared <uuid>` (run_args + uuid)
  * with the host env less the blacklist (the task's own env went in through
  * --set-env), its logs and resources. *lrep: the executor's reply (free with
@@ -661,11 +680,7 @@ static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char 
 	/* remote inspection (inspection.h): its token file is written first */
 	if (icfg != NULL && icfg->listen != NULL) {
 		if (rd_inspection_prepare(icfg, task_dir, itoken, &ic, token_file, err) != 0) {
-			Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
-			Executor__ExitReply *xrep = NULL;
-			ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &re);
-			ec_free(xrep);
-			remove_pod(o, uuid);
+			abandon_start(o, ec, uuid);
 			return -1;
 		}
 		lr.inspect = &ic;
@@ -701,12 +716,8 @@ static int launch(const rd_opts *o, const rd_task *t, ec_client *ec, const char 
 		lr.after_exit = &ae;
 	}
 	if (ec_launch(ec, &lr, lrep, CALL_TIMEOUT_MS, &re) != RPC__STATUS__OK) {
-		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
-		Executor__ExitReply *xrep = NULL;
 		rd_errf(err, "cannot launch rkt run-prepared: %s", re.message);
-		ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &re);
-		ec_free(xrep);
-		remove_pod(o, uuid);
+		abandon_start(o, ec, uuid);
 		rc = -1;
 	}
 	explicit_bzero(itoken, sizeof(itoken));
@@ -852,12 +863,7 @@ int rd_start_in(const rd_opts *o, rd_task *t, const rd_start_spec *spec, rd_hand
 		goto out;
 	}
 	if (cut_short(spec, NULL, &cut)) {
-		Executor__ExitRequest xr = EXECUTOR__EXIT_REQUEST__INIT;
-		Executor__ExitReply *xrep = NULL;
-		rpc_error xe;
-		ec_exit(ec, &xr, &xrep, CALL_TIMEOUT_MS, &xe);
-		ec_free(xrep);
-		remove_pod(o, uuid);
+		abandon_start(o, ec, uuid);
 		rd_errf(err, "the start was interrupted before the task ran; its prepared pod %s was removed", uuid);
 		goto out;
 	}
@@ -1116,8 +1122,7 @@ int rd_handle_dup(const rd_handle *h, rd_handle **out, char **err)
 	d->state = h->state;
 	d->reach_error = h->reach_error ? strdup(h->reach_error) : NULL;
 	d->have_result = h->have_result;
-	d->result = h->result;
-	d->result.error = h->result.error ? strdup(h->result.error) : NULL;
+	rd_exit_copy(&d->result, &h->result);
 	*out = d;
 	return 0;
 }
@@ -1462,8 +1467,7 @@ static void finalize(rd_handle *h)
 
 static int copy_result(const rd_handle *h, rd_exit *res)
 {
-	*res = h->result;
-	res->error = h->result.error ? strdup(h->result.error) : NULL;
+	rd_exit_copy(res, &h->result);
 	return 1;
 }
 
@@ -1618,8 +1622,7 @@ void rd_release(rd_handle *h, const rd_exit *res)
 		h->ec = NULL;
 	}
 	if (!h->have_result && res != NULL) {
-		h->result = *res;
-		h->result.error = res->error ? strdup(res->error) : NULL;
+		rd_exit_copy(&h->result, res);
 		h->have_result = true;
 	}
 	h->finalized = true;

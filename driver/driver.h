@@ -161,6 +161,9 @@ rd_task_state rd_handle_state(const rd_handle *h);
  *    1 with the exit record (ours) or res->error (exit code unknown). */
 int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err);
 void rd_exit_free(rd_exit *e);
+/* *dst = *src with its own copy of the error sentence (NULL when out of
+ * memory: the result then reads as the task's own). */
+void rd_exit_copy(rd_exit *dst, const rd_exit *src);
 /* Makes sure nothing of a finished task runs any more and its pod is gone,
  * so that its state may be removed (`rkt-driver rm`). Nothing is stopped or
  * signalled: our executor of a task that has exited is told to exit and its

@@ -493,8 +493,7 @@ bool pl_task_publish(plugin *pl, pl_task *t, const rd_exit *res)
 		pl_emit(pl, t, PL_EV_INFO, ann, "Exited with %d", exit_code);
 
 	pthread_mutex_lock(&pl->mu);
-	t->result = *res;
-	t->result.error = res->error ? strdup(res->error) : NULL;
+	rd_exit_copy(&t->result, res);
 	t->have_result = true;
 	t->publishing = false;
 	t->phase = PL_EXITED;
