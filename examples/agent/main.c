@@ -308,6 +308,15 @@ static int cmd_exec(ag_supervisor *s, int argc, char **argv)
 	return rc;
 }
 
+/* FAILED_PRECONDITION from TaskStats or SignalTask: the task has ended (its
+ * end not yet recorded here: recover or stop does). Said; not a failure. */
+static rdc_status say_ended(const ag_task *t, const rdc_error *err)
+{
+	printf("%s: ended: %s\n", t->key, err->message);
+	fflush(stdout);
+	return RDC_OK;
+}
+
 static rdc_status call_stats(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err)
 {
 	Driver__TaskStatsRequest req = DRIVER__TASK_STATS_REQUEST__INIT;
@@ -321,10 +330,7 @@ static rdc_status call_stats(rdc_client *c, ag_task *t, void *arg, int64_t timeo
 			(unsigned long long)rep->total_rss_bytes, rep->total_cpu_percent);
 		fflush(stdout);
 	} else if (st == RDC_FAILED_PRECONDITION) {
-		/* it has ended (its end not yet recorded here: recover or stop does) */
-		printf("%s: ended: %s\n", t->key, err->message);
-		fflush(stdout);
-		st = RDC_OK;
+		st = say_ended(t, err);
 	}
 	rdc_free(rep);
 	return st;
@@ -342,9 +348,7 @@ static rdc_status call_signal(rdc_client *c, ag_task *t, void *arg, int64_t time
 		printf("%s: sent %s\n", t->key, req.signal);
 		fflush(stdout);
 	} else if (st == RDC_FAILED_PRECONDITION) {
-		printf("%s: ended: %s\n", t->key, err->message);
-		fflush(stdout);
-		st = RDC_OK;
+		st = say_ended(t, err);
 	}
 	rdc_free(rep);
 	return st;

@@ -243,7 +243,11 @@ void ag_destroy(ag_supervisor *s, ag_task *t)
 		ag_task_mark_destroyed(t);
 }
 
-int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void *arg)
+/* ag_call's loop. start_when_refused: a task whose handle the plugin
+ * refuses (or that has none) is found by its id (ag_start), as StopTask
+ * needs; else the call fails saying so. */
+static int call_task(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void *arg,
+	bool start_when_refused)
 {
 	char err[512];
 
@@ -259,11 +263,13 @@ int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void 
 		if (t->recovered_gen != ag_plugin_gen(p)) {
 			int rc = t->handle != NULL ? recover_on(s, p, t) : 1;
 			ag_plugin_put(s, p);
-			if (rc == 1) {
+			if (rc == 1 && !start_when_refused) {
 				say("rkt-agent: task %s: %s: the plugin cannot find the task (no usable handle)", t->key,
 					what);
 				return -1;
 			}
+			if (rc == 1 && ag_start(s, t) != 0)
+				return -1;
 			if (rc == -2)
 				return -1;
 			if (rc == -1)
@@ -290,6 +296,11 @@ int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void 
 	}
 	say("rkt-agent: task %s: %s: the plugin kept failing", t->key, what);
 	return -1;
+}
+
+int ag_call(ag_supervisor *s, ag_task *t, const char *what, ag_call_fn fn, void *arg)
+{
+	return call_task(s, t, what, fn, arg, false);
 }
 
 /* Long-polls WaitTask until t ends, on whichever plugin is current. */
@@ -398,69 +409,44 @@ void ag_wait_all(ag_supervisor *s, ag_task **tasks, int n)
 		}
 }
 
+struct stop_arg {
+	Driver__StopTaskRequest req;
+	Driver__StopTaskReply *rep;
+};
+
+static rdc_status call_stop(rdc_client *c, ag_task *t, void *arg, int64_t timeout_ms, rdc_error *err)
+{
+	struct stop_arg *a = arg;
+	/* the plugin answers once the task ended, or shortly after the
+	 * SIGKILL that follows timeout_ms (the task's kill timeout when 0) */
+	int64_t grace = a->req.timeout_ms > 0 ? a->req.timeout_ms : t->config->kill_timeout_ms > 0 ?
+		t->config->kill_timeout_ms : 5000;
+
+	rdc_free(a->rep);
+	a->rep = NULL;
+	return rdc_stop_task(c, &a->req, &a->rep, grace + 15000 + timeout_ms, err);
+}
+
 int ag_stop(ag_supervisor *s, ag_task *t, int64_t timeout_ms, const char *sig)
 {
-	Driver__StopTaskRequest req = DRIVER__STOP_TASK_REQUEST__INIT;
-	char err[512];
+	struct stop_arg a = {.req = DRIVER__STOP_TASK_REQUEST__INIT};
+	int rc;
 
-	req.task_id = t->id;
-	req.timeout_ms = timeout_ms;
-	req.signal = (char *)(sig != NULL ? sig : "");
-	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-		Driver__StopTaskReply *rep = NULL;
-		ag_plugin *p = ag_plugin_get(s, err, sizeof(err));
-		rdc_error re;
-		rdc_status st;
-
-		if (p == NULL) {
-			say("rkt-agent: task %s: %s", t->key, err);
-			return -1;
-		}
-		if (t->recovered_gen != ag_plugin_gen(p)) {
-			int rc = recover_on(s, p, t);
-			ag_plugin_put(s, p);
-			if (rc == 1 && ag_start(s, t) != 0)
-				return -1;
-			if (rc == -2)
-				return -1;
-			if (rc == -1)
-				usleep(RETRY_PAUSE_US);
-			continue;
-		}
-		/* the plugin answers once the task ended, or shortly after the
-		 * SIGKILL that follows timeout_ms (the task's kill timeout when 0) */
-		int64_t grace = timeout_ms > 0 ? timeout_ms : t->config->kill_timeout_ms > 0 ?
-			t->config->kill_timeout_ms : 5000;
-		st = rdc_stop_task(ag_plugin_client(p), &req, &rep, grace + 15000 + s->opts->call_timeout_ms, &re);
-		if (st == RDC_OK) {
-			bool exited = rep->exited;
-			int rc = 0;
-			if (exited) {
-				Driver__ExitResult none = DRIVER__EXIT_RESULT__INIT;
-				rc = record(t, rep->result != NULL ? rep->result : &none, NULL, NULL);
-			}
-			rdc_free(rep);
-			ag_plugin_put(s, p);
-			if (!exited)
-				return wait_task(s, t);
-			if (rc == 0)
-				ag_destroy(s, t);
-			return rc;
-		}
-		rdc_free(rep);
-		if (st == RDC_NOT_FOUND) {
-			t->recovered_gen = 0;
-		} else if (retryable(st)) {
-			say("rkt-agent: task %s: StopTask: %s; again", t->key, re.message);
-			ag_plugin_failed(s, p);
-			usleep(RETRY_PAUSE_US);
-		} else {
-			ag_plugin_put(s, p);
-			say("rkt-agent: task %s: StopTask: %s", t->key, re.message);
-			return -1;
-		}
-		ag_plugin_put(s, p);
+	a.req.task_id = t->id;
+	a.req.timeout_ms = timeout_ms;
+	a.req.signal = (char *)(sig != NULL ? sig : "");
+	if (call_task(s, t, "StopTask", call_stop, &a, true) != 0) {
+		rdc_free(a.rep);
+		return -1;
 	}
-	say("rkt-agent: task %s: StopTask: the plugin kept failing", t->key);
-	return -1;
+	if (!a.rep->exited) {
+		rdc_free(a.rep);
+		return wait_task(s, t);
+	}
+	Driver__ExitResult none = DRIVER__EXIT_RESULT__INIT;
+	rc = record(t, a.rep->result != NULL ? a.rep->result : &none, NULL, NULL);
+	rdc_free(a.rep);
+	if (rc == 0)
+		ag_destroy(s, t);
+	return rc;
 }
