@@ -26,7 +26,8 @@ static long parse_index(const char *name, const char *base)
 	return n;
 }
 
-static long oldest_index(int dfd, const char *base)
+/* The lowest (or, newest, the highest) n of the dir's "<base>.<n>", or -1. */
+static long scan_index(int dfd, const char *base, bool newest)
 {
 	long best = -1;
 	struct dirent *de;
@@ -36,15 +37,21 @@ static long oldest_index(int dfd, const char *base)
 	if (d == NULL) {
 		if (fd >= 0)
 			close(fd);
-		return 0;
+		return -1;
 	}
 	while ((de = readdir(d)) != NULL) {
 		long n = parse_index(de->d_name, base);
-		if (n >= 0 && (best < 0 || n < best))
+		if (n >= 0 && (best < 0 || (newest ? n > best : n < best)))
 			best = n;
 	}
 	closedir(d);
-	return best < 0 ? 0 : best;
+	return best;
+}
+
+static long oldest_index(int dfd, const char *base)
+{
+	long n = scan_index(dfd, base, false);
+	return n < 0 ? 0 : n;
 }
 
 /* Opens <base>.<index> for reading: -ELOOP for what is not a regular file
@@ -78,6 +85,16 @@ static bool exists(int dfd, const char *base, long index)
 static int open_dir(const char *dir)
 {
 	return open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+long lr_newest(const char *dir, const char *base)
+{
+	int dfd = open_dir(dir);
+	long n = dfd < 0 ? -1 : scan_index(dfd, base, true);
+
+	if (dfd >= 0)
+		close(dfd);
+	return n;
 }
 
 size_t lr_read(const char *dir, const char *base, lr_pos *pos, void *buf, size_t max, lr_info *info)

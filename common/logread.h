@@ -36,5 +36,7 @@ typedef struct lr_info {
  * Fewer than max bytes means the newest file was read to its end (but for
  * a file that could not be opened for want of descriptors). */
 size_t lr_read(const char *dir, const char *base, lr_pos *pos, void *buf, size_t max, lr_info *info);
+/* The index of the newest <base>.N in dir, or -1 when there is none. */
+long lr_newest(const char *dir, const char *base);
 
 #endif

@@ -3,7 +3,6 @@
  * restart), it attaches to the task when it still runs and starts a new
  * attempt when it has finished. Under Nomad's raw_exec (issue 11) the pod
  * mounts the alloc's directories named by Nomad's task environment. */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include "cli.h"
 #include "errf.h"
 #include "fsutil.h"
+#include "logread.h"
 #include "logfollow.h"
 #include "state.h"
 
@@ -71,27 +71,12 @@ static void announce(struct streams *s, const rd_handle *h)
 /* Moves f to the end of the newest of its files (what is there is not copied). */
 static void follow_from_end(rd_follow *f)
 {
-	size_t len = strlen(f->base);
-	struct dirent *e;
-	long newest = -1;
-	DIR *d = opendir(f->dir);
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		const char *p = e->d_name + len;
-		char *end;
-		if (strncmp(e->d_name, f->base, len) != 0 || *p != '.' || p[1] < '0' || p[1] > '9')
-			continue;
-		long n = strtol(p + 1, &end, 10);
-		if (*end == '\0' && n > newest)
-			newest = n;
-	}
-	closedir(d);
-	if (newest < 0)
-		return;
+	long newest = lr_newest(f->dir, f->base);
 	char path[PATH_MAX + 300];
 	struct stat st;
+
+	if (newest < 0)
+		return;
 	snprintf(path, sizeof(path), "%s/%s.%ld", f->dir, f->base, newest);
 	if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode))
 		return;
