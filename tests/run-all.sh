@@ -96,6 +96,7 @@ fi
 NNG_SMALL_FAILED=$nng_small_failed python3 - $logs <<'PY'
 import json, os, sys
 passed = failed = skipped = 0
+failures = []
 failed += int(os.environ.get("NNG_SMALL_FAILED", "0"))
 for path in sys.argv[1:]:
     try:
@@ -111,9 +112,18 @@ for path in sys.argv[1:]:
                 skipped += 1
             else:
                 failed += 1
+                if r is not None:
+                    failures.append((path, json.loads(line)))
     except OSError:
         print(f"no test log at {path}: the build or the run failed before any test")
         failed += 1
+# The failed tests again, each with the end of its output, next to the
+# closing line: a CI log that keeps only its tail still says what failed.
+for path, t in failures:
+    build = os.path.dirname(os.path.dirname(path))
+    print(f"FAILED in {build}: {t.get('name')} ({t.get('result')}, {t.get('duration', 0):.1f} s)")
+    for out in (t.get("stdout") or "").splitlines()[-12:]:
+        print(f"    {out[:300]}")
 print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""))
 sys.exit(1 if failed or passed == 0 else 0)
 PY
