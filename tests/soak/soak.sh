@@ -58,6 +58,9 @@ for f in "$agent" "$driver" "$executor" "$rkt" "$aci"; do
 done
 root=$(mktemp -d "${TMPDIR:-/tmp}/rktd-soak-XXXXXX")
 state=$root/agent
+# (a function that set "state" for its own use once sent every later agent
+# to a state dir named after a process state, "S", in the working dir)
+readonly root state
 export RKT_SIM_DIR=$root/rkt
 # pods report a network at once (as a non-fly stage1 does): without it every
 # start looks for one for the whole --network-timeout
@@ -123,7 +126,7 @@ bg_agent_killed() {
 	(exec "$agent" --state-dir "$state" --driver "$driver" --rkt "$rkt" --driver-arg --executor \
 		--driver-arg "$executor" --driver-arg --network-timeout --driver-arg 1s --wait-poll 1s \
 		--call-timeout 10s --start-timeout 60s --takeover-wait 20s recover >>"$root/agent.out" 2>&1) &
-	local apid=$! p
+	local apid=$! p st
 	sleep 0.$(( RANDOM % 9 + 1 ))
 	if [ "$1" = plugin ]; then
 		p=$(plugin_pid)
@@ -132,8 +135,8 @@ bg_agent_killed() {
 	fi
 	# (an agent with nothing left to wait for may have ended already: gone,
 	# or a zombie until the wait below)
-	state=$(sed 's/.*) \(.\).*/\1/' "/proc/$apid/stat" 2>/dev/null)
-	[ -z "$state" ] || [ "$state" = Z ] || [ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ] ||
+	st=$(sed 's/.*) \(.\).*/\1/' "/proc/$apid/stat" 2>/dev/null)
+	[ -z "$st" ] || [ "$st" = Z ] || [ "$(readlink "/proc/$apid/exe" 2>/dev/null)" = "$(readlink -f "$agent")" ] ||
 		echo "soak: pid $apid is not the agent" >&2
 	kill -9 "$apid" 2>/dev/null
 	wait "$apid" 2>/dev/null
@@ -273,7 +276,15 @@ sleep 1
 left=$(ours | grep -v "^$$\$" | tr '\n' ' ')
 # a plugin left by the last agent leaves on its stdin's EOF; give it a moment
 for i in $(seq 50); do [ -z "$left" ] && break; sleep 0.2; left=$(ours | tr '\n' ' '); done
-[ -n "$left" ] && { echo "soak: processes left: $left"; ps -o pid,args -p ${left// /,} ; fail=1; }
+if [ -n "$left" ]; then
+	left=${left% }
+	echo "soak: processes left: $left"
+	ps -o pid,args -p "${left// /,}"
+	fail=1
+	# the run is kept for a look, its processes are not: they are ours (their
+	# command lines name the run's root)
+	kill -9 $left 2>/dev/null
+fi
 socks=$(find "$root" -type s 2>/dev/null | tr '\n' ' ')
 [ -n "$socks" ] && { echo "soak: socket files left: $socks"; fail=1; }
 dirs=$(ls "$state/driver/tasks" 2>/dev/null | tr '\n' ' ')
