@@ -35,13 +35,20 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
+#include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -706,6 +713,66 @@ static int listen_on(rpc_server *s)
 	return rv;
 }
 
+/* Whether fd is a socket on s's address (the ipc path of its URL, or its
+ * bound TCP port): its listening socket (*listening), or one it accepted,
+ * whose local address is the listener's. */
+static bool socket_here(rpc_server *s, int fd, bool *listening)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof(ss), olen = sizeof(int);
+	int on = 0, port;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) != 0)
+		return false;
+	*listening = on != 0;
+	if (ss.ss_family == AF_UNIX)
+		return strncmp(s->url, "ipc://", 6) == 0 &&
+		       strncmp(((struct sockaddr_un *)&ss)->sun_path, s->url + 6,
+			       sizeof(((struct sockaddr_un *)&ss)->sun_path)) == 0;
+	if ((port = rpc_server_bound_port(s)) <= 0)
+		return false;
+	if (ss.ss_family == AF_INET)
+		return ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
+	if (ss.ss_family == AF_INET6)
+		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
+	return false;
+}
+
+/* Whether every connection is served, as far as this process's descriptors
+ * tell (nng keeps its sockets to itself): none waits in the listener's
+ * backlog (it would be readable), and every accepted one is a pipe of ours.
+ * nng 1.5.2's broken listener leaves the next caller accepted, its request
+ * unread, and no pipe made. False when the descriptors cannot be listed. */
+static bool all_served(rpc_server *s)
+{
+	DIR *d = opendir("/proc/self/fd");
+	size_t accepted = 0, pipes;
+	bool waiting = false;
+
+	if (d == NULL)
+		return false;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		struct stat st;
+		bool listening;
+		int fd = atoi(e->d_name);
+		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
+		    !socket_here(s, fd, &listening))
+			continue;
+		if (listening) {
+			struct pollfd p = {.fd = fd, .events = POLLIN};
+			waiting = waiting || poll(&p, 1, 0) != 0;
+		} else {
+			accepted++;
+		}
+	}
+	closedir(d);
+	pthread_mutex_lock(&s->mu);
+	pipes = s->nopen;
+	pthread_mutex_unlock(&s->mu);
+	return !waiting && accepted <= pipes;
+}
+
 int rpc_server_check_listener(rpc_server *s, int timeout_ms)
 {
 	uint64_t added;
@@ -714,6 +781,10 @@ int rpc_server_check_listener(rpc_server *s, int timeout_ms)
 	char *token;
 	int rv;
 
+	/* the probe below is a whole connection and call: every 2 s in each of
+	 * a thousand executors, it was a third of two cores spent idle */
+	if (all_served(s))
+		return 0;
 	pthread_mutex_lock(&s->mu);
 	added = s->pipes_added;
 	token = strdup(s->token);

@@ -609,6 +609,30 @@ static void test_client_dying_mid_handshake(void **state)
 	ra_config_free(&rec);
 }
 
+/* The listener check looks at the executor's own descriptors: an idle
+ * executor does not dial itself (it did every 2 s: a connection and a call,
+ * a third of two cores at a thousand executors), and still notices when a
+ * caller is not served (test_client_dying_mid_handshake). */
+static Executor__InspectReply *inspect(ec_client *c);
+
+static void test_idle_listener_check_is_quiet(void **state)
+{
+	ra_config rec;
+
+	(void)state;
+	ec_client *c = spawn("quietcheck", &rec);
+	Executor__InspectReply *a = inspect(c);
+	sleep(5); /* two checks */
+	Executor__InspectReply *b = inspect(c);
+	/* the second Inspect, and nothing else */
+	assert_int_equal(b->rpc->calls - a->rpc->calls, 1);
+	ec_free(a);
+	ec_free(b);
+	assert_new_client_served(&rec);
+	exit_executor(c);
+	ra_config_free(&rec);
+}
+
 /* Callers that hang up before their reply is sent: the reply's send fails
  * with NNG_ECLOSED, which once retired the worker for good; two such callers
  * left the executor deaf. The callers speak nng's ipc framing by hand (SP
@@ -1875,6 +1899,7 @@ int main(void)
 		cmocka_unit_test(test_wait_does_not_block_other_calls),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_client_dying_mid_handshake),
+		cmocka_unit_test(test_idle_listener_check_is_quiet),
 		cmocka_unit_test(test_callers_hanging_up_early),
 		cmocka_unit_test(test_many_calls_stay_flat),
 		cmocka_unit_test(test_log_rotation),
