@@ -25,7 +25,12 @@
 #include "now.h"
 #include "state.h"
 
-#define WAITER_CHUNK_MS 1000   /* rd_wait's slice: how soon a waiter sees it must leave */
+/* rd_wait's slice: one Wait parked in the executor for the executor's whole
+ * poll (rd_wait's own, 10 s). A waiter told to leave does not wait for its
+ * end: its Wait is cancelled (pl_task_forget, pl_tasks_shutdown). It was 1 s
+ * once: a Wait a second per task, at a thousand tasks 0.6 s of CPU a second
+ * on tasks doing nothing. */
+#define WAITER_CHUNK_MS 10000
 #define WAITER_RETRY_MS 2000   /* a task that cannot be waited for is retried this often */
 #define WAITER_STACK_BYTES (256 * 1024)
 #define SETTLE_MS 5000         /* after stopping a task without an executor, its result */
@@ -931,6 +936,12 @@ void pl_task_forget(plugin *pl, pl_task *t)
 	t->waiter_started = false;
 	pthread_cond_broadcast(&pl->cond);
 	pthread_mutex_unlock(&pl->mu);
+	/* a waiter parked in its executor's long poll: cut short (its handle
+	 * shares ctl's connection), not waited out */
+	pthread_mutex_lock(&t->mu);
+	if (t->ctl != NULL)
+		rd_cancel(t->ctl);
+	pthread_mutex_unlock(&t->mu);
 	if (join)
 		pthread_join(t->waiter, NULL);
 	remove_task_dir(pl, t);
@@ -965,8 +976,8 @@ void pl_tasks_shutdown(plugin *pl)
 	pl->nindex = 0;
 	pthread_mutex_unlock(&pl->mu);
 	/* a waiter in a long poll on its executor would be joined only at the
-	 * end of its slice (a second for every agent's command): its call is
-	 * cut short instead; the executors and tasks go on */
+	 * end of its slice (WAITER_CHUNK_MS, at every agent's command): its call
+	 * is cut short instead; the executors and tasks go on */
 	for (size_t i = 0; i < n; i++) {
 		pthread_mutex_lock(&tasks[i]->mu);
 		if (tasks[i]->ctl != NULL)

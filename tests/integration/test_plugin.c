@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "driver.pb-c.h"
+#include "exec_client.h"
 #include "fsutil.h"
 #include "handshake.h"
 #include "harness.h"
@@ -894,6 +895,64 @@ static void test_stop_task(void **state)
 	plug_end(&p, SIGTERM);
 }
 
+/* The calls the executor of a handle has served, and its Waits parked now
+ * (Inspect's counters; our own Version and Inspect are among the calls). */
+static uint64_t executor_calls(const char *driver_state, uint64_t *pending_waits)
+{
+	Executor__InspectRequest ir = EXECUTOR__INSPECT_REQUEST__INIT;
+	Executor__InspectReply *info = NULL;
+	ra_handle rec;
+	ec_client *c;
+	rpc_error e;
+	char err[512];
+	uint64_t calls;
+
+	assert_int_equal(ra_handle_from_string(driver_state, &rec, err, sizeof(err)), 0);
+	if (ec_reattach(&rec.plugin, &c, err, sizeof(err)) != 0)
+		fail_msg("reattach: %s", err);
+	if (ec_inspect(c, &ir, &info, 10000, &e) != RPC__STATUS__OK)
+		fail_msg("inspect: %s", e.message);
+	assert_non_null(info->rpc);
+	calls = info->rpc->calls;
+	*pending_waits = info->rpc->pending_waits;
+	ec_free(info);
+	ec_close(c);
+	ra_handle_free(&rec);
+	return calls;
+}
+
+/* A running task's waiter long-polls its executor (one Wait parked there
+ * for as long as the executor's poll lasts), not a Wait each second: at a
+ * thousand tasks those were a thousand calls a second, 30 % of two cores
+ * spent on tasks doing nothing (tests/scale's idle CPU). */
+static void test_waiter_long_polls(void **state)
+{
+	plug p;
+	struct taskspec ts = {.id = "idle", .script = "sleep 60", .kill_timeout_ms = 1000};
+	uint64_t waits, c0, c1, ours;
+	rpc_error e;
+
+	(void)state;
+	plug_spawn(&p, state_dir("idle"));
+	Driver__StartTaskReply *s = start(&p, &ts);
+	usleep(500 * 1000); /* the waiter's first Wait reaches the executor */
+	c0 = executor_calls(s->handle->driver_state, &waits);
+	assert_int_equal(waits, 1);
+	ours = executor_calls(s->handle->driver_state, &waits) - c0; /* what a look costs */
+	sleep(4);
+	c1 = executor_calls(s->handle->driver_state, &waits);
+	assert_int_equal(waits, 1);
+	/* the waiter's in 4 s: at most one new Wait (it was four) */
+	if (c1 - c0 > 2 * ours + 1)
+		fail_msg("the plugin made %llu calls in 4 s to the executor of an idle task",
+			(unsigned long long)(c1 - c0 - 2 * ours));
+	/* destroyed with force while its Wait is parked: answered, and nothing
+	 * is left waiting */
+	assert_int_equal(destroy(&p, ts.id, true, &e), RPC__STATUS__OK);
+	msg_free(s);
+	plug_end(&p, SIGTERM);
+}
+
 /* StartTask's inspect block: the executor listens, the handle records where,
  * and the inspection token is beside it, 0600. */
 static void test_start_with_inspection(void **state)
@@ -1480,6 +1539,7 @@ int main(void)
 		cmocka_unit_test(test_idempotent_start_and_not_found),
 		cmocka_unit_test(test_long_polls_block_nothing),
 		cmocka_unit_test(test_stop_task),
+		cmocka_unit_test(test_waiter_long_polls),
 		cmocka_unit_test(test_recover_after_kill9),
 		cmocka_unit_test(test_stdin_close_leaves_tasks_running),
 		cmocka_unit_test(test_parent_death_ends_plugin),

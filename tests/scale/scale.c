@@ -15,7 +15,8 @@
  * does. Prints the figures of docs/benchmarks.md ("A thousand tasks"): time
  * to start all, to recover all after the respawn, the executors' memory
  * (smaps_rollup: Rss, Pss, private), threads and fds per executor (and what
- * the threads are, by name), and the plugin's own RSS, threads and fds.
+ * the threads are, by name), the plugin's own RSS, threads and fds, and
+ * the CPU the plugin and the executors spend while the tasks only run.
  * Exits 1 when a task is lost, an exit result differs, a call fails or
  * something is left behind; the figures are never a failure. */
 #include <dirent.h>
@@ -464,6 +465,57 @@ static void report_executors(void)
 	printf("  an executor's threads              %s\n", names);
 }
 
+/* CPU time of a process, in ns: the sum of its threads' schedstat (clock
+ * ticks would round each executor's few µs a second down to nothing); -1
+ * for a process gone */
+static long long cpu_ns(pid_t pid)
+{
+	char path[320];
+	long long sum = 0;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	if ((d = opendir(path)) == NULL)
+		return -1;
+	for (struct dirent *e; (e = readdir(d)) != NULL;) {
+		long long ns;
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, e->d_name);
+		FILE *f = fopen(path, "r");
+		if (f == NULL)
+			continue;
+		if (fscanf(f, "%lld", &ns) == 1)
+			sum += ns;
+		fclose(f);
+	}
+	closedir(d);
+	return sum;
+}
+
+/* What the node spends with every task running and nothing asked but the
+ * agent's WaitTask long polls: the plugin's and the executors' CPU over a
+ * few seconds, in milliseconds of CPU per second. */
+static void report_idle_cpu(pid_t plugin, int seconds)
+{
+	long long *ex0 = calloc((size_t)g_n, sizeof(*ex0)), pl0 = cpu_ns(plugin), pl1, ex = 0;
+
+	if (ex0 == NULL)
+		die("out of memory");
+	for (int i = 0; i < g_n; i++)
+		ex0[i] = g_tasks[i].executor > 0 ? cpu_ns(g_tasks[i].executor) : -1;
+	sleep((unsigned)seconds);
+	pl1 = cpu_ns(plugin);
+	for (int i = 0; i < g_n; i++) {
+		long long t = ex0[i] >= 0 ? cpu_ns(g_tasks[i].executor) : -1;
+		if (t >= 0)
+			ex += t - ex0[i];
+	}
+	free(ex0);
+	printf("  CPU, all running, idle (%d s)      plugin %.1f ms/s, executors %.1f ms/s in all\n", seconds,
+		(double)(pl1 - pl0) / 1e6 / seconds, (double)ex / 1e6 / seconds);
+}
+
 static void report_plugin(const char *what, pid_t pid)
 {
 	mem m;
@@ -641,6 +693,7 @@ int main(int argc, char **argv)
 	printf("2. memory and threads, every task running\n");
 	report_executors();
 	report_plugin("(first)", plugin1);
+	report_idle_cpu(plugin1, 5);
 
 	/* 3. SIGKILL, respawn, recover all */
 	pthread_mutex_lock(&g_mu);
