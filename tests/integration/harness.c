@@ -160,17 +160,29 @@ bool th_alive(pid_t pid)
 
 int th_zombies_of(pid_t ppid)
 {
+	return th_zombies_named(ppid, NULL, 0);
+}
+
+int th_zombies_named(pid_t ppid, char *names, size_t len)
+{
 	DIR *d = opendir("/proc");
 	struct dirent *de;
 	int n = 0;
 
+	if (names != NULL && len > 0)
+		names[0] = '\0';
 	if (d == NULL)
 		return -1;
 	while ((de = readdir(d)) != NULL) {
 		struct proc_stat st;
 		pid_t pid = (pid_t)atoi(de->d_name);
-		if (pid > 0 && proc_stat_read(pid, &st) == 0 && st.ppid == ppid && st.state == 'Z')
+		if (pid > 0 && proc_stat_read(pid, &st) == 0 && st.ppid == ppid && st.state == 'Z') {
+			if (names != NULL && len > 0) {
+				size_t used = strlen(names);
+				snprintf(names + used, len - used, "%s%d (%s)", n ? ", " : "", (int)pid, st.comm);
+			}
 			n++;
+		}
 	}
 	closedir(d);
 	return n;

@@ -38,6 +38,8 @@ bool th_eventually(bool (*cond)(void *), void *arg, int ms);
 bool th_alive(pid_t pid);
 /* Number of zombie processes whose parent is ppid. */
 int th_zombies_of(pid_t ppid);
+/* th_zombies_of, and in names (len bytes) each one's "pid (comm)". */
+int th_zombies_named(pid_t ppid, char *names, size_t len);
 /* Reads a whole file (NUL-terminated, malloc'd) or NULL. */
 char *th_read(const char *path);
 /* The ExitCode of the executor's exit record in task_dir, or -1 when there

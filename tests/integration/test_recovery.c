@@ -597,10 +597,12 @@ static void assert_no_zombies(const cell *c)
 		return;
 	int n = procs(c, K_ANY, p, 64);
 	for (int i = 0; i < n; i++) {
-		int z = th_zombies_of(p[i]);
+		char names[512];
+		int z = th_zombies_named(p[i], names, sizeof(names));
 		if (z > 0) {
 			char *cmd = cmdline_of(p[i], NULL, NULL);
-			print_error("[%s] process %d (%s) has %d zombie children\n", c->name, (int)p[i], cmd ? cmd : "", z);
+			print_error("[%s] process %d (%s) has %d zombie children: %s\n", c->name, (int)p[i],
+				cmd ? cmd : "", z, names);
 			free(cmd);
 		}
 	}
