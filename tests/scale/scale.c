@@ -389,42 +389,63 @@ static int read_mem(pid_t pid, mem *m)
 	return 0;
 }
 
-/* the names of one process's threads, counted: "nng:task ×4, …" */
-static void thread_names(pid_t pid, char *out, size_t len)
+/* Calls fn with /proc/PID/task/TID/<name> open, for each thread of pid.
+ * -1 when pid is gone. */
+static int each_thread_file(pid_t pid, const char *name, void (*fn)(FILE *f, void *arg), void *arg)
 {
-	char names[64][32], path[320];
-	int counts[64], n = 0;
+	char path[320];
 	DIR *d;
 
-	out[0] = '\0';
 	snprintf(path, sizeof(path), "/proc/%d/task", pid);
 	if ((d = opendir(path)) == NULL)
-		return;
+		return -1;
 	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		char comm[32] = "", *nl;
 		if (e->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/comm", pid, e->d_name);
+		snprintf(path, sizeof(path), "/proc/%d/task/%s/%s", pid, e->d_name, name);
 		FILE *f = fopen(path, "r");
 		if (f == NULL)
 			continue;
-		if (fgets(comm, sizeof(comm), f) != NULL && (nl = strchr(comm, '\n')) != NULL)
-			*nl = '\0';
+		fn(f, arg);
 		fclose(f);
-		int k;
-		for (k = 0; k < n && strcmp(names[k], comm) != 0; k++)
-			;
-		if (k == n && n < 64) {
-			snprintf(names[n], sizeof(names[n]), "%s", comm);
-			counts[n++] = 0;
-		}
-		if (k < 64)
-			counts[k]++;
 	}
 	closedir(d);
-	for (int k = 0; k < n; k++) {
+	return 0;
+}
+
+struct names {
+	char names[64][32];
+	int counts[64], n;
+};
+
+static void count_name(FILE *f, void *arg)
+{
+	struct names *t = arg;
+	char comm[32] = "", *nl;
+	int k;
+
+	if (fgets(comm, sizeof(comm), f) != NULL && (nl = strchr(comm, '\n')) != NULL)
+		*nl = '\0';
+	for (k = 0; k < t->n && strcmp(t->names[k], comm) != 0; k++)
+		;
+	if (k == t->n && t->n < 64) {
+		snprintf(t->names[t->n], sizeof(t->names[t->n]), "%s", comm);
+		t->counts[t->n++] = 0;
+	}
+	if (k < 64)
+		t->counts[k]++;
+}
+
+/* the names of one process's threads, counted: "nng:task ×4, …" */
+static void thread_names(pid_t pid, char *out, size_t len)
+{
+	struct names t = {.n = 0};
+
+	out[0] = '\0';
+	each_thread_file(pid, "comm", count_name, &t);
+	for (int k = 0; k < t.n; k++) {
 		size_t used = strlen(out);
-		snprintf(out + used, len - used, "%s%s ×%d", k ? ", " : "", names[k], counts[k]);
+		snprintf(out + used, len - used, "%s%s ×%d", k ? ", " : "", t.names[k], t.counts[k]);
 	}
 }
 
@@ -465,32 +486,22 @@ static void report_executors(void)
 	printf("  an executor's threads              %s\n", names);
 }
 
+static void add_cpu_ns(FILE *f, void *arg)
+{
+	long long ns;
+
+	if (fscanf(f, "%lld", &ns) == 1)
+		*(long long *)arg += ns;
+}
+
 /* CPU time of a process, in ns: the sum of its threads' schedstat (clock
  * ticks would round each executor's few µs a second down to nothing); -1
  * for a process gone */
 static long long cpu_ns(pid_t pid)
 {
-	char path[320];
 	long long sum = 0;
-	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	if ((d = opendir(path)) == NULL)
-		return -1;
-	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		long long ns;
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%d/task/%s/schedstat", pid, e->d_name);
-		FILE *f = fopen(path, "r");
-		if (f == NULL)
-			continue;
-		if (fscanf(f, "%lld", &ns) == 1)
-			sum += ns;
-		fclose(f);
-	}
-	closedir(d);
-	return sum;
+	return each_thread_file(pid, "schedstat", add_cpu_ns, &sum) == 0 ? sum : -1;
 }
 
 /* What the node spends with every task running and nothing asked but the
