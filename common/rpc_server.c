@@ -35,19 +35,21 @@
 #include <nng/nng.h>
 #include <nng/protocol/reqrep0/rep.h>
 #include <nng/supplemental/tls/tls.h>
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <poll.h>
+#include <limits.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <pthread.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -713,64 +715,107 @@ static int listen_on(rpc_server *s)
 	return rv;
 }
 
-/* Whether fd is a socket on s's address (the ipc path of its URL, or its
- * bound TCP port): its listening socket (*listening), or one it accepted,
- * whose local address is the listener's. */
-static bool socket_here(rpc_server *s, int fd, bool *listening)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss), olen = sizeof(int);
-	int on = 0, port;
+/* The kernel's view of one unix socket, by inode (sock_diag, as ss(8)
+ * asks): whether it listens, the path it is bound to (an accepted socket
+ * has its listener's), and its receive queue (for a listener: connections
+ * not yet accepted). 0, or -1 when the kernel cannot tell. */
+struct unix_sock {
+	bool listening;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path) + 1];
+	uint32_t rqueue;
+};
 
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
-	    getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &olen) != 0)
-		return false;
-	*listening = on != 0;
-	if (ss.ss_family == AF_UNIX)
-		return strncmp(s->url, "ipc://", 6) == 0 &&
-		       strncmp(((struct sockaddr_un *)&ss)->sun_path, s->url + 6,
-			       sizeof(((struct sockaddr_un *)&ss)->sun_path)) == 0;
-	if ((port = rpc_server_bound_port(s)) <= 0)
-		return false;
-	if (ss.ss_family == AF_INET)
-		return ntohs(((struct sockaddr_in *)&ss)->sin_port) == port;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((struct sockaddr_in6 *)&ss)->sin6_port) == port;
-	return false;
+static int unix_sock_query(int nl, unsigned ino, struct unix_sock *out)
+{
+	struct {
+		struct nlmsghdr nh;
+		struct unix_diag_req r;
+	} req = {
+		.nh = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY, .nlmsg_flags = NLM_F_REQUEST},
+		.r = {.sdiag_family = AF_UNIX, .udiag_states = ~0u, .udiag_ino = ino,
+			.udiag_show = UDIAG_SHOW_NAME | UDIAG_SHOW_RQLEN, .udiag_cookie = {~0u, ~0u}},
+	};
+	union {
+		struct nlmsghdr nh;
+		char buf[1024];
+	} rep;
+
+	if (send(nl, &req, sizeof(req), 0) != (ssize_t)sizeof(req))
+		return -1;
+	ssize_t n = recv(nl, &rep, sizeof(rep), 0);
+	if (n < 0 || !NLMSG_OK(&rep.nh, (size_t)n) || rep.nh.nlmsg_type != SOCK_DIAG_BY_FAMILY ||
+	    rep.nh.nlmsg_len < NLMSG_LENGTH(sizeof(struct unix_diag_msg)))
+		return -1;
+	const struct unix_diag_msg *m = NLMSG_DATA(&rep.nh);
+	int len = (int)(rep.nh.nlmsg_len - NLMSG_LENGTH(sizeof(*m)));
+	memset(out, 0, sizeof(*out));
+	out->listening = m->udiag_state == 10; /* TCP_LISTEN */
+	for (struct rtattr *a = (struct rtattr *)(m + 1); RTA_OK(a, len); a = RTA_NEXT(a, len)) {
+		if (a->rta_type == UNIX_DIAG_NAME) {
+			size_t l = RTA_PAYLOAD(a) < sizeof(out->path) - 1 ? RTA_PAYLOAD(a) : sizeof(out->path) - 1;
+			memcpy(out->path, RTA_DATA(a), l);
+			out->path[l] = '\0';
+		} else if (a->rta_type == UNIX_DIAG_RQLEN && RTA_PAYLOAD(a) >= sizeof(struct unix_diag_rqlen)) {
+			out->rqueue = ((const struct unix_diag_rqlen *)RTA_DATA(a))->udiag_rqueue;
+		}
+	}
+	return 0;
 }
 
-/* Whether every connection is served, as far as this process's descriptors
- * tell (nng keeps its sockets to itself): none waits in the listener's
- * backlog (it would be readable), and every accepted one is a pipe of ours.
- * nng 1.5.2's broken listener leaves the next caller accepted, its request
- * unread, and no pipe made. False when the descriptors cannot be listed. */
+/* Whether every connection to an ipc server is served, as the kernel tells
+ * of this process's sockets: none waits in the listener's backlog, and every
+ * socket accepted on its path is one of the server's pipes. nng 1.5.2's
+ * broken listener leaves the next caller accepted, its request unread, and
+ * no pipe made. The descriptors are not touched (they are nng's, opened and
+ * closed by its threads): their inodes come from /proc/self/fd's links.
+ * False when the kernel cannot tell (no unix sock_diag), and for tcp. */
 static bool all_served(rpc_server *s)
 {
-	DIR *d = opendir("/proc/self/fd");
 	size_t accepted = 0, pipes;
-	bool waiting = false;
+	bool listener = false, waiting = false;
+	const char *path = s->url + 6;
+	DIR *d;
+	int nl;
 
-	if (d == NULL)
+	if (strncmp(s->url, "ipc://", 6) != 0)
 		return false;
+	if ((nl = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG)) < 0)
+		return false;
+	if ((d = opendir("/proc/self/fd")) == NULL) {
+		close(nl);
+		return false;
+	}
 	for (struct dirent *e; (e = readdir(d)) != NULL;) {
-		struct stat st;
-		bool listening;
-		int fd = atoi(e->d_name);
-		if (e->d_name[0] == '.' || fd == dirfd(d) || fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode) ||
-		    !socket_here(s, fd, &listening))
+		char link[PATH_MAX], target[64];
+		struct unix_sock us;
+		unsigned ino;
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		ssize_t k = e->d_name[0] == '.' ? -1 : readlink(link, target, sizeof(target) - 1);
+		if (k <= 0)
 			continue;
-		if (listening) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-			waiting = waiting || poll(&p, 1, 0) != 0;
+		target[k] = '\0';
+		if (sscanf(target, "socket:[%u]", &ino) != 1)
+			continue;
+		if (unix_sock_query(nl, ino, &us) != 0) {
+			/* not a unix socket (the netlink one, a tcp one), or gone */
+			continue;
+		}
+		if (strcmp(us.path, path) != 0)
+			continue;
+		if (us.listening) {
+			listener = true;
+			waiting = waiting || us.rqueue > 0;
 		} else {
 			accepted++;
 		}
 	}
 	closedir(d);
+	close(nl);
 	pthread_mutex_lock(&s->mu);
 	pipes = s->nopen;
 	pthread_mutex_unlock(&s->mu);
-	return !waiting && accepted <= pipes;
+	/* no listener seen: the kernel could not tell (no unix sock_diag) */
+	return listener && !waiting && accepted <= pipes;
 }
 
 int rpc_server_check_listener(rpc_server *s, int timeout_ms)
