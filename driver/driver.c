@@ -1386,6 +1386,20 @@ static bool executor_gone_soon(const ra_config *p)
 	return false;
 }
 
+/* Whether the executor is gone for certain: its pid is free, a zombie or
+ * another process. Where !rd_executor_alive is also true of a /proc that
+ * cannot be read (EMFILE), this says nothing then: an executor thought gone
+ * would never be told to exit, and its pod would stay. */
+static bool executor_surely_gone(const ra_config *p)
+{
+	struct proc_stat st;
+	int rc = proc_stat_read(p->pid, &st);
+
+	if (rc == -ESRCH)
+		return true;
+	return rc == 0 && (st.state == 'Z' || (p->pid_start_time != 0 && st.start_time != p->pid_start_time));
+}
+
 /* Tells the executor to exit and closes the client. */
 static void release_executor(rd_handle *h)
 {
@@ -1436,11 +1450,19 @@ static void finalize(rd_handle *h)
 	rd_cmd_result res;
 	strv args = {0};
 	rd_cmd rm;
-	bool running, had_executor = h->ec != NULL;
+	bool running, had_executor;
 
 	if (h->finalized)
 		return;
 	h->finalized = true;
+	/* an executor that died after its last answer (SIGKILLed while the
+	 * caller was stopped, say): every call to it would wait its whole
+	 * timeout for a connection that never comes back */
+	if (h->ec != NULL && executor_surely_gone(&h->rec.plugin)) {
+		ec_close(h->ec);
+		h->ec = NULL;
+	}
+	had_executor = h->ec != NULL;
 	if (had_executor && executor_removes_pod(h)) {
 		/* its after_exit runs `rkt rm` already: let it finish (Exit waits
 		 * for it), then ours finds the pod gone, rather than two at once */
@@ -1451,10 +1473,11 @@ static void finalize(rd_handle *h)
 	strv_append(&args, "rm");
 	strv_append(&args, h->rec.uuid);
 	int rc = rd_cmd_start(rkt_of(&h->opts), &args, NULL, NULL, &rm, &res);
-	if (had_executor)
-		release_executor(h);
 	if (rc == 0)
 		rc = rd_cmd_finish(&rm, rkt_timeout_ms(&h->opts), &res);
+	/* after rm is reaped: an Exit slow to answer leaves no zombie behind */
+	if (had_executor)
+		release_executor(h);
 	bool removed = rm_done(&h->opts, h->rec.uuid, rc, &res, &running);
 	rd_cmd_result_free(&res);
 	strv_free(&args);

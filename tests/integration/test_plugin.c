@@ -953,6 +953,45 @@ static void test_waiter_long_polls(void **state)
 	plug_end(&p, SIGTERM);
 }
 
+/* The plugin frozen while its task exits and the executor is SIGKILLed (the
+ * recovery matrix's exited-E, where the plugin was seen with `rkt rm` a
+ * zombie for over a second): on waking, the exit it reads is answered at
+ * once, and its `rkt rm` is reaped at once. finalize told the dead executor
+ * to exit before collecting rm, and that Exit waited its whole call timeout
+ * (10 s) for a connection that would never come back. */
+static void test_exit_then_executor_killed_while_frozen(void **state)
+{
+	plug p;
+	struct taskspec ts = {.id = "frozen", .script = "sleep 1; exit 4"};
+	ra_handle rec;
+	char perr[256];
+
+	(void)state;
+	plug_spawn(&p, state_dir("frozen"));
+	Driver__StartTaskReply *s = start(&p, &ts);
+	assert_int_equal(ra_handle_from_string(s->handle->driver_state, &rec, perr, sizeof(perr)), 0);
+	assert_int_equal(kill(p.pid, SIGSTOP), 0);
+	for (int i = 0; i < 1000 && th_exit_record_code(rec.task_dir) != 4; i++)
+		usleep(10000);
+	assert_int_equal(th_exit_record_code(rec.task_dir), 4);
+	kill(rec.plugin.pid, SIGKILL);
+	for (int i = 0; i < 500 && th_alive(rec.plugin.pid); i++)
+		usleep(10000);
+	assert_int_equal(kill(p.pid, SIGCONT), 0);
+	int64_t t0 = now_mono_ms();
+	Driver__WaitTaskReply *w = wait_task(&p, ts.id, 0);
+	int64_t took = now_mono_ms() - t0;
+	assert_true(w->exited);
+	assert_int_equal(w->result->exit_code, 4);
+	msg_free(w);
+	if (took > 5000)
+		fail_msg("WaitTask took %lld ms after the plugin woke", (long long)took);
+	assert_int_equal(th_zombies_of(p.pid), 0);
+	ra_handle_free(&rec);
+	msg_free(s);
+	plug_end(&p, SIGTERM);
+}
+
 /* StartTask's inspect block: the executor listens, the handle records where,
  * and the inspection token is beside it, 0600. */
 static void test_start_with_inspection(void **state)
@@ -1540,6 +1579,7 @@ int main(void)
 		cmocka_unit_test(test_long_polls_block_nothing),
 		cmocka_unit_test(test_stop_task),
 		cmocka_unit_test(test_waiter_long_polls),
+		cmocka_unit_test(test_exit_then_executor_killed_while_frozen),
 		cmocka_unit_test(test_recover_after_kill9),
 		cmocka_unit_test(test_stdin_close_leaves_tasks_running),
 		cmocka_unit_test(test_parent_death_ends_plugin),
