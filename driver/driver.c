@@ -1505,6 +1505,16 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 		int64_t chunk = WAIT_POLL_MS;
 		rpc_error e;
 
+		/* a Wait sent after its executor died (while this process was
+		 * stopped, say) waits for a connection for its whole timeout; one
+		 * that dies with a Wait parked in it fails at once */
+		if (executor_surely_gone(&h->rec.plugin)) {
+			ec_close(h->ec);
+			h->ec = NULL;
+			h->state = RD_TASK_LOST;
+			break;
+		}
+
 		if (deadline) {
 			int64_t left = deadline - now_mono_ms();
 			if (left <= 0)
