@@ -1035,17 +1035,32 @@ int rd_read_exit_record(const char *task_dir, rd_exit *res)
 	return ok ? 0 : -1;
 }
 
-bool rd_executor_alive(const ra_config *p)
+enum liveness { EX_ALIVE, EX_GONE, EX_UNKNOWN };
+
+/* What /proc says of a recorded executor: alive, gone for certain (its pid
+ * free, a zombie, or another process), or unknown (no pid, /proc unreadable
+ * under EMFILE, an old record without a start time whose socket is gone). */
+static enum liveness executor_liveness(const ra_config *p)
 {
 	struct proc_stat st;
+	int rc;
 
+	if (p->pid <= 0)
+		return EX_UNKNOWN;
+	if ((rc = proc_stat_read(p->pid, &st)) != 0)
+		return rc == -ESRCH ? EX_GONE : EX_UNKNOWN;
 	/* a zombie is not alive: it only waits for its parent (init) */
-	if (p->pid <= 0 || proc_stat_read(p->pid, &st) != 0 || st.state == 'Z')
-		return false;
+	if (st.state == 'Z')
+		return EX_GONE;
 	if (p->pid_start_time != 0)
-		return st.start_time == p->pid_start_time;
+		return st.start_time == p->pid_start_time ? EX_ALIVE : EX_GONE;
 	/* an old record: the pid alone proves nothing; its socket must exist too */
-	return p->addr_name != NULL && access(p->addr_name, F_OK) == 0;
+	return p->addr_name != NULL && access(p->addr_name, F_OK) == 0 ? EX_ALIVE : EX_UNKNOWN;
+}
+
+bool rd_executor_alive(const ra_config *p)
+{
+	return executor_liveness(p) == EX_ALIVE;
 }
 
 rd_executor_state rd_executor_probe(const ra_config *p)
@@ -1386,18 +1401,12 @@ static bool executor_gone_soon(const ra_config *p)
 	return false;
 }
 
-/* Whether the executor is gone for certain: its pid is free, a zombie or
- * another process. Where !rd_executor_alive is also true of a /proc that
- * cannot be read (EMFILE), this says nothing then: an executor thought gone
- * would never be told to exit, and its pod would stay. */
+/* Whether the executor is gone for certain. Not !rd_executor_alive, which
+ * is also true of a /proc that cannot be read (EMFILE): an executor thought
+ * gone then would never be told to exit, and its pod would stay. */
 static bool executor_surely_gone(const ra_config *p)
 {
-	struct proc_stat st;
-	int rc = proc_stat_read(p->pid, &st);
-
-	if (rc == -ESRCH)
-		return true;
-	return rc == 0 && (st.state == 'Z' || (p->pid_start_time != 0 && st.start_time != p->pid_start_time));
+	return executor_liveness(p) == EX_GONE;
 }
 
 /* Tells the executor to exit and closes the client. */
@@ -1494,6 +1503,15 @@ static int copy_result(const rd_handle *h, rd_exit *res)
 	return 1;
 }
 
+/* The executor died: its client is closed, and the task is LOST until an
+ * exit record or rkt says more. */
+static void lose_executor(rd_handle *h)
+{
+	ec_close(h->ec);
+	h->ec = NULL;
+	h->state = RD_TASK_LOST;
+}
+
 int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 {
 	int64_t deadline = timeout_ms > 0 ? now_mono_ms() + timeout_ms : 0;
@@ -1509,12 +1527,9 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 		 * stopped, say) waits for a connection for its whole timeout; one
 		 * that dies with a Wait parked in it fails at once */
 		if (executor_surely_gone(&h->rec.plugin)) {
-			ec_close(h->ec);
-			h->ec = NULL;
-			h->state = RD_TASK_LOST;
+			lose_executor(h);
 			break;
 		}
-
 		if (deadline) {
 			int64_t left = deadline - now_mono_ms();
 			if (left <= 0)
@@ -1540,10 +1555,7 @@ int rd_wait(rd_handle *h, int64_t timeout_ms, rd_exit *res, char **err)
 			usleep(200000);
 			continue;
 		}
-		/* the executor died under us */
-		ec_close(h->ec);
-		h->ec = NULL;
-		h->state = RD_TASK_LOST;
+		lose_executor(h); /* it died under us */
 	}
 	if (!h->have_result && rd_read_exit_record(h->rec.task_dir, &h->result) == 0)
 		h->have_result = true;
