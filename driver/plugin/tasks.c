@@ -921,6 +921,16 @@ static void remove_task_dir(const plugin *pl, const pl_task *t)
 	free(real);
 }
 
+/* Ends the waiter's call in flight, and any later one: its handle shares
+ * ctl's connection. The executor and the task are not touched. */
+static void cancel_waiter_call(pl_task *t)
+{
+	pthread_mutex_lock(&t->mu);
+	if (t->ctl != NULL)
+		rd_cancel(t->ctl);
+	pthread_mutex_unlock(&t->mu);
+}
+
 void pl_task_forget(plugin *pl, pl_task *t)
 {
 	bool join;
@@ -936,12 +946,8 @@ void pl_task_forget(plugin *pl, pl_task *t)
 	t->waiter_started = false;
 	pthread_cond_broadcast(&pl->cond);
 	pthread_mutex_unlock(&pl->mu);
-	/* a waiter parked in its executor's long poll: cut short (its handle
-	 * shares ctl's connection), not waited out */
-	pthread_mutex_lock(&t->mu);
-	if (t->ctl != NULL)
-		rd_cancel(t->ctl);
-	pthread_mutex_unlock(&t->mu);
+	/* a waiter parked in its executor's long poll: cut short, not waited out */
+	cancel_waiter_call(t);
 	if (join)
 		pthread_join(t->waiter, NULL);
 	remove_task_dir(pl, t);
@@ -978,12 +984,8 @@ void pl_tasks_shutdown(plugin *pl)
 	/* a waiter in a long poll on its executor would be joined only at the
 	 * end of its slice (WAITER_CHUNK_MS, at every agent's command): its call
 	 * is cut short instead; the executors and tasks go on */
-	for (size_t i = 0; i < n; i++) {
-		pthread_mutex_lock(&tasks[i]->mu);
-		if (tasks[i]->ctl != NULL)
-			rd_cancel(tasks[i]->ctl);
-		pthread_mutex_unlock(&tasks[i]->mu);
-	}
+	for (size_t i = 0; i < n; i++)
+		cancel_waiter_call(tasks[i]);
 	for (size_t i = 0; i < n; i++) {
 		pl_task *t = tasks[i];
 		if (t->waiter_started)
